@@ -1,0 +1,67 @@
+"""Text files: UTF-8 characters as one-hot steps over a vocabulary.
+
+The vocabulary is the model's (ReadOptions.vocab) or, when none is given, the text's sorted distinct
+characters. A character outside a given vocabulary is an error listing the first few and where they are
+(there is no reserved "unknown" index: a model trained on letters has no meaningful input for them).
+Windows line endings become "\\n" so a file's vocabulary does not depend on the editor that saved it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._table import BOM, Table, check_limits, decode_utf8
+from .errors import LabError
+
+_SHOWN = 5
+
+
+def read_text(data: bytes, source: str, options) -> Table:
+    notes = []
+    if data.startswith(BOM):
+        notes.append("removed a UTF-8 byte-order mark")
+        data = data[len(BOM):]
+    text = decode_utf8(data)
+    if "\r\n" in text:
+        text = text.replace("\r\n", "\n")
+        notes.append("converted Windows line endings to \\n")
+    if options.vocab is None:
+        vocab = tuple(sorted(set(text)))
+        notes.append(f"built a vocabulary of the text's {len(vocab)} distinct characters")
+    else:
+        vocab = options.vocab
+    n = len(text)
+    if n == 0:
+        raise LabError("the file holds no characters")
+    L = options.text_length or n
+    lengths = np.full(n // L, L, dtype=np.int64)
+    if n % L:
+        lengths = np.append(lengths, n % L)
+    check_limits(lengths, len(vocab), options)
+    if options.text_length is None and len(lengths) == 1:
+        notes.append(f"one sequence of {n} characters (set text_length to cut it into pieces)")
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32)
+    distinct, inverse = np.unique(codes, return_inverse=True)
+    position = {ord(c): i for i, c in enumerate(vocab)}
+    index = np.array([position.get(int(c), -1) for c in distinct])[inverse]  # (n,) vocabulary index
+    if (index < 0).any():
+        raise LabError(_unknown(text, codes, np.flatnonzero(index < 0), vocab))
+    values = np.zeros((n, len(vocab)), dtype=np.float32)
+    values[np.arange(n), index] = 1.0
+    ids = tuple(map(str, range(len(lengths))))
+    return Table(values, lengths, tuple(vocab), ids, notes=notes)
+
+
+def _unknown(text: str, codes: np.ndarray, where: np.ndarray, vocab: tuple[str, ...]) -> str:
+    """Name the first few unknown characters, each at its first occurrence (line, column, 1-based)."""
+    _, first = np.unique(codes[where], return_index=True)
+    first = np.sort(where[first])
+    shown = []
+    for p in first[:_SHOWN]:
+        line = text.count("\n", 0, p) + 1
+        column = p - (text.rfind("\n", 0, p) + 1) + 1
+        shown.append(f"{text[p]!r} (line {line}, column {column})")
+    more = f" and {len(first) - len(shown)} more" if len(first) > len(shown) else ""
+    known = "".join(vocab)
+    return (f"{len(first)} character{'s' * (len(first) > 1)} not in the model's vocabulary: "
+            f"{', '.join(shown)}{more}; the vocabulary is {known[:60]!r}{'...' * (len(known) > 60)}")

@@ -1,0 +1,246 @@
+"""Read a user's file into a validated, padded batch of sequences, or raise one LabError that says why.
+
+    result = read_sequences(uploaded_bytes, name="sensor.csv", options=ReadOptions(nan_policy="ffill"))
+    result.x          # (B, T, F) float32, zero-padded past result.lengths
+    result.notes      # what was done, in words a user reads
+
+The format comes from the file name's extension (FORMATS); each format module (_csv, _npy, _json,
+_text) turns the file into a Table of rows grouped by sequence, and the steps every format shares run
+here once: missing and non-finite values (_table.settle), size limits, the feature count the model
+expects, padding and normalisation. Any failure, including pandas', numpy's and zipfile's own errors,
+reaches the caller as a LabError that starts with the file name.
+
+Places in messages: CSV rows are line numbers as an editor shows them (1-based, the header is row 1);
+sequences, steps and features of arrays and JSON are 0-based indices (x[2, 5, 1] is "sequence 2,
+step 5, feature 1"); text positions are 1-based lines and columns.
+
+Choices: NaN (and an empty cell) is a missing value, handled by nan_policy; an infinite value or one
+beyond float32 is always refused, as it is not missing but wrong. Columns and arrays of true/false
+become 1/0 with a note; JSON booleans are refused (JSON has numbers, so true is likely a mistake).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from . import _csv, _json, _npy, _text
+from ._table import BOM, Table, check_limits, head_bytes, sequence_label, settle
+from .errors import LabError, choose
+from .normalise import NORMALISATIONS, Normalisation, fit_normalisation
+
+__all__ = ["FORMATS", "NAN_POLICIES", "ReadOptions", "ReadResult", "pad_sequences", "read_sequences", "unpad"]
+
+FORMATS = {
+    ".csv": "comma-separated numbers (; tab | also sniffed), header optional, one row per step; "
+            "a sequence_id column splits sequences, a date column can be the time index",
+    ".tsv": "tab-separated numbers, read like .csv",
+    ".npy": "a NumPy array of numbers: (T,), (T, F) or (N, T, F); never unpickled",
+    ".npz": "a NumPy archive: one array, or 'x' (+ 'lengths'), or one array per sequence",
+    ".json": 'numbers [1, 2], steps [[1, 2], [3, 4]], sequences [[[1], [2]], [[3]]] or {"sequences": [...]}',
+    ".txt": "UTF-8 text: each character is one step, one-hot over the vocabulary",
+}
+NAN_POLICIES = {
+    "refuse": "stop at the first missing value and say where it is",
+    "drop": "drop every step that has a missing value",
+    "ffill": "carry the previous value forward (a leading gap takes the first value)",
+}
+_FORMAT = {".csv": "csv", ".tsv": "tsv", ".npy": "npy", ".npz": "npz", ".json": "json", ".txt": "text"}
+_SNIFF_BYTES = 1 << 16
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """How to read a file; every field has a safe default. Invalid values raise LabError at construction."""
+
+    max_bytes: int = 50 * 2**20  # file size limit, checked before parsing
+    max_steps: int = 100_000  # longest sequence allowed
+    max_sequences: int = 10_000
+    nan_policy: str = "refuse"  # a key of NAN_POLICIES
+    columns: tuple[str, ...] | None = None  # CSV feature columns by name (headerless: "col0", "col1", ...)
+    time_column: str | None = None  # CSV column used as the time index (then not a feature)
+    sequence_column: str = "sequence_id"  # CSV: if present, splits rows into sequences (first appearance)
+    expected_features: int | None = None  # the model's input size; a mismatch lists the numeric columns
+    normalise: str = "none"  # a key of NORMALISATIONS, fitted on the file's own data
+    vocab: tuple[str, ...] | None = None  # text: the model's characters; None builds one from the text
+    text_length: int | None = None  # text: characters per sequence; None = one sequence
+
+    def __post_init__(self):
+        choose("nan_policy", self.nan_policy, NAN_POLICIES)
+        choose("normalisation", self.normalise, NORMALISATIONS)
+        for key in ("max_bytes", "max_steps", "max_sequences", "expected_features", "text_length"):
+            v = getattr(self, key)
+            if v is None and key in ("expected_features", "text_length"):
+                continue
+            if not isinstance(v, int) or isinstance(v, bool) or v < 1:
+                raise LabError(f"{key} must be a whole number >= 1; got {v!r}")
+        if self.columns is not None:
+            if isinstance(self.columns, str) or not all(isinstance(c, str) for c in self.columns):
+                raise LabError(f"columns must be a list of column names; got {self.columns!r}")
+            if not self.columns:
+                raise LabError("columns is empty; name at least one feature column")
+            object.__setattr__(self, "columns", tuple(self.columns))
+        if self.vocab is not None:
+            vocab = tuple(self.vocab)
+            if not vocab or not all(isinstance(c, str) and len(c) == 1 for c in vocab):
+                raise LabError(f"vocab must be a non-empty list of single characters; got {self.vocab!r:.80}")
+            if len(set(vocab)) != len(vocab):
+                raise LabError("vocab lists a character twice; each character needs one index")
+            object.__setattr__(self, "vocab", vocab)
+
+
+@dataclass(frozen=True, eq=False)
+class ReadResult:
+    """A validated batch of sequences and the story of how it was read."""
+
+    x: np.ndarray  # (B, T, F) float32, zero-padded past each length, normalised if asked
+    lengths: np.ndarray  # (B,) int64, 1..T
+    feature_names: tuple[str, ...]
+    sequence_ids: tuple[str, ...]  # one per sequence ("0", "1", ... when the file has none)
+    format: str  # "csv" | "tsv" | "npy" | "npz" | "json" | "text"
+    source: str  # file name
+    notes: tuple[str, ...]  # what was done, in words a user reads
+    time_index: np.ndarray | None = None  # (lengths[0],) time-column values of the first sequence
+    normalisation: Normalisation | None = None  # None when normalise is "none"
+    vocab: tuple[str, ...] | None = None  # text: the characters, index = one-hot position
+    raw: np.ndarray | None = None  # the un-normalised x (x itself when nothing was normalised)
+
+    @property
+    def mask(self) -> np.ndarray:
+        """(B, T) bool, True on real steps."""
+        return np.arange(self.x.shape[1]) < self.lengths[:, None]
+
+    @property
+    def batch_size(self) -> int:
+        return len(self.lengths)
+
+    def sequence(self, b: int) -> np.ndarray:
+        """Sequence b without its padding, (lengths[b], F)."""
+        return self.x[b, : self.lengths[b]]
+
+    def to_frame(self, raw: bool = False) -> pd.DataFrame:
+        """Long form: sequence_id, step, one column per feature (raw=True: the un-normalised values)."""
+        x = self.raw if raw else self.x
+        frame = pd.DataFrame(x[self.mask], columns=list(self.feature_names))
+        frame.insert(0, "step", np.concatenate([np.arange(n) for n in self.lengths]), allow_duplicates=True)
+        frame.insert(0, "sequence_id", np.repeat(np.array(self.sequence_ids, dtype=object), self.lengths),
+                     allow_duplicates=True)
+        return frame
+
+
+def pad_sequences(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """[(T_i, F) or (T_i,)] -> (x (B, T_max, F) float32 zero-padded, lengths (B,) int64)."""
+    if len(seqs) == 0:
+        raise LabError("pad_sequences needs at least one sequence")
+    arrays = [np.asarray(s, dtype=np.float32) for s in seqs]
+    arrays = [a[:, None] if a.ndim == 1 else a for a in arrays]
+    F = arrays[0].shape[-1]
+    for b, a in enumerate(arrays):
+        if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] != F:
+            raise LabError(f"sequence {b} must have shape (T, {F}) with T >= 1; got {a.shape}")
+    lengths = np.array([len(a) for a in arrays], dtype=np.int64)
+    return _pad(np.concatenate(arrays), lengths), lengths
+
+
+def unpad(x, lengths) -> list[np.ndarray]:
+    """(B, T, F) and lengths -> [(lengths[b], F)], views into x."""
+    x, lengths = np.asarray(x), np.asarray(lengths)
+    if x.ndim != 3 or lengths.shape != (x.shape[0],):
+        raise LabError(f"unpad needs x (B, T, F) and lengths (B,); got {x.shape} and {lengths.shape}")
+    return [x[b, : int(n)] for b, n in enumerate(lengths)]
+
+
+def _pad(values: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Rows grouped by sequence (R, F) -> (B, T, F); a view when every sequence has the same length."""
+    B, T, F = len(lengths), int(lengths.max()), values.shape[1]
+    if (lengths == T).all():
+        return values.reshape(B, T, F)
+    x = np.zeros((B, T, F), dtype=values.dtype)
+    x[np.arange(T) < lengths[:, None]] = values  # C order: sequence by sequence, step by step
+    return x
+
+
+def read_sequences(data: bytes | str | os.PathLike, name: str | None = None,
+                   options: ReadOptions = ReadOptions()) -> ReadResult:
+    """Read bytes (an upload; give its file name) or a path into a ReadResult; any problem is a LabError."""
+    if isinstance(data, bytes | bytearray | memoryview):
+        data, path = bytes(data), None
+        if name is None:
+            raise LabError("bytes need a file name (name=...) whose extension tells the format")
+    elif isinstance(data, str | os.PathLike):
+        path = Path(data)
+    else:
+        raise LabError(f"data must be a file's bytes or a path; got {type(data).__name__}")
+    source = Path(name).name if name is not None else path.name
+    try:
+        return _read(data if path is None else path, source, options)
+    except LabError as e:
+        raise LabError(f"{source}: {e}") from e.__cause__
+    except MemoryError:
+        raise LabError(f"{source}: not enough memory to read this file") from None
+    except Exception as e:  # a path through a library we did not foresee: still the one error type
+        raise LabError(f"{source}: unexpected error while reading ({type(e).__name__}: {e})") from e
+
+
+def _read(data: bytes | Path, source: str, options: ReadOptions) -> ReadResult:
+    ext = os.path.splitext(source)[1].lower()
+    if ext not in FORMATS:
+        raise LabError(f"unsupported file type {ext or '(no extension)'!r}; supported: {', '.join(FORMATS)}")
+    try:
+        size = len(data) if isinstance(data, bytes) else data.stat().st_size
+        if size > options.max_bytes:  # before a single byte is parsed
+            raise LabError(f"the file is {size / 2**20:.1f} MB; "
+                           f"the limit is {options.max_bytes / 2**20:.1f} MB (max_bytes)")
+        if size == 0:
+            raise LabError("the file is empty (0 bytes)")
+        tabular = ext in (".csv", ".tsv")
+        if not isinstance(data, bytes) and not tabular:
+            data = data.read_bytes()  # pandas reads CSV paths itself, faster than from memory
+        head = head_bytes(data, _SNIFF_BYTES)
+    except OSError as e:
+        raise LabError(f"cannot read the file: {e.strerror or e}") from None
+    if size <= len(head) and not head.removeprefix(BOM).strip():
+        raise LabError(f"the file contains only whitespace ({size} bytes)")
+    if tabular:
+        table = _csv.read_csv(data, source, options, "\t" if ext == ".tsv" else ",")
+    else:
+        table = {".npy": _npy.read_npy, ".npz": _npy.read_npz, ".json": _json.read_json,
+                 ".txt": _text.read_text}[ext](data, source, options)
+    return _finish(table, _FORMAT[ext], source, options)
+
+
+def _finish(table: Table, fmt: str, source: str, options: ReadOptions) -> ReadResult:
+    """The steps every format shares: limits, missing values, feature count, padding, normalisation."""
+    F = table.values.shape[1]
+    check_limits(table.lengths, F, options, label=lambda b: sequence_label(table, b))
+    if options.expected_features is not None and F != options.expected_features:
+        raise LabError(_feature_count_message(table, options.expected_features))
+    values = settle(table, options.nan_policy)
+    lengths = table.lengths  # after settle: "drop" may have shortened sequences
+    raw = _pad(values, lengths)
+    x, norm = raw, None
+    if options.normalise != "none":
+        norm = fit_normalisation(raw, lengths, options.normalise, table.feature_names)
+        x = norm.apply(raw)
+        x[np.arange(x.shape[1]) >= lengths[:, None]] = 0.0
+        table.notes.append(f"normalised each feature ({options.normalise}) with this file's own values")
+    time = table.time[: lengths[0]] if table.time is not None else None
+    return ReadResult(x=x, lengths=lengths, feature_names=table.feature_names,
+                      sequence_ids=table.sequence_ids, format=fmt, source=source, notes=tuple(table.notes),
+                      time_index=time, normalisation=norm, raw=raw,
+                      vocab=table.feature_names if fmt == "text" else None)
+
+
+def _feature_count_message(table: Table, expected: int) -> str:
+    F, numeric = table.values.shape[1], table.numeric_columns
+    text = f"the model expects {expected} input feature{'s' * (expected > 1)}; the file gives {F}"
+    if not numeric:
+        return text
+    if len(numeric) < expected:
+        return f"{text}: it has only {len(numeric)} numeric columns ({', '.join(map(repr, numeric))})"
+    return (f"{text} ({', '.join(map(repr, table.feature_names))}); its numeric columns are "
+            f"{', '.join(map(repr, numeric))}: choose {expected} with the columns option")

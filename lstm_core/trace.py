@@ -1,0 +1,344 @@
+"""Run a recurrent network over a sequence once and record every gate at every step.
+
+Every cell runs one compiled loop over time (kernels.py) that computes and keeps every gate and state
+as it goes; the input projections x_t W_ih^T for all t come first, in one matrix product. At B = 1 this
+is as fast as torch's fused forward, which keeps nothing but h (benchmarks/trace_speed.py). Sequences
+of a batch are independent and are split between torch's threads.
+
+Steps past a sequence's length (see `lengths`) hold NaN in every quantity; `Trace.mask` says which
+steps are real. Final states are taken at each sequence's own last step, as pack_padded_sequence does.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from . import kernels
+from .cells import CELLS, from_torch, kind_of, nonlinearity_of, params_of, variant_of
+from .errors import LabError
+from .step import Params, Step, gru_step, lstm_step, rnn_step
+
+# The quantities each kind records, in the order the seed introduces them.
+QUANTITIES = {
+    "lstm": ("f", "i", "g", "c", "o", "h"),
+    "gru": ("r", "z", "n", "h"),
+    "rnn": ("h",),
+}
+
+
+@dataclass(frozen=True, eq=False)
+class Trace(Mapping):
+    """Every recorded quantity of one run, by the seed's names: trace["f"] is (T, H) or (B, T, H)."""
+
+    kind: str
+    variant: str
+    arrays: dict = field(repr=False)
+    x: np.ndarray = field(repr=False)  # the input, (T, F) or (B, T, F), float32
+    lengths: np.ndarray | None = None  # (B,) real lengths of a padded batch, else None
+    h_n: np.ndarray | None = field(default=None, repr=False)  # (H,) or (B, H)
+    c_n: np.ndarray | None = field(default=None, repr=False)  # LSTM only
+    nonlinearity: str = "tanh"
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        try:
+            return self.arrays[name]
+        except KeyError:
+            raise KeyError(f"{name!r} is not in this {self.kind.upper()} trace; it has "
+                           f"{', '.join(self.arrays)}") from None
+
+    def __iter__(self):
+        return iter(self.arrays)
+
+    def __len__(self) -> int:
+        return len(self.arrays)
+
+    @property
+    def batched(self) -> bool:
+        return self.x.ndim == 3
+
+    @property
+    def steps(self) -> int:
+        return self.x.shape[-2]
+
+    @property
+    def hidden_size(self) -> int:
+        return self.arrays["h"].shape[-1]
+
+    @property
+    def quantities(self) -> tuple:
+        """The gate and state names (no pre-activations), in the seed's order."""
+        return QUANTITIES[self.kind]
+
+    @property
+    def mask(self) -> np.ndarray:
+        """True where a step is real: (T,) or (B, T)."""
+        shape = self.x.shape[:-1]
+        if self.lengths is None:
+            return np.ones(shape, bool)
+        return np.arange(self.steps)[None, :] < self.lengths[:, None]
+
+    def to_frame(self, names=None):
+        """A tidy pandas frame: one row per ([sequence,] step, unit, quantity) with its value."""
+        import pandas as pd
+
+        names = list(self.arrays) if names is None else list(names)
+        a = np.stack([np.asarray(self[n]) if self.batched else self[n][None] for n in names])  # (Q, B, T, H)
+        Q, B, T, H = a.shape
+        grid = np.indices((Q, B, T, H), sparse=True)
+        cols = {
+            "sequence": np.broadcast_to(grid[1], a.shape).ravel(),
+            "step": np.broadcast_to(grid[2], a.shape).ravel(),
+            "unit": np.broadcast_to(grid[3], a.shape).ravel(),
+            "quantity": pd.Categorical.from_codes(np.repeat(np.arange(Q), B * T * H), categories=names),
+            "value": a.ravel(),
+        }
+        if not self.batched:
+            del cols["sequence"]
+        return pd.DataFrame(cols)
+
+    def meta(self) -> dict:
+        return {"kind": self.kind, "variant": self.variant, "nonlinearity": self.nonlinearity,
+                "format": "lstm-gate-lab trace", "version": 1}
+
+    def save(self, path_or_file) -> None:
+        """Save as .npz: one array per quantity under its key, plus x, lengths, h_n, c_n and meta."""
+        extra = {"x": self.x, "h_n": self.h_n, "meta": np.array(json.dumps(self.meta()))}
+        if self.lengths is not None:
+            extra["lengths"] = self.lengths
+        if self.c_n is not None:
+            extra["c_n"] = self.c_n
+        clash = set(self.arrays) & set(extra)
+        assert not clash, clash
+        np.savez(path_or_file, **self.arrays, **extra)
+
+    def to_npz_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        self.save(buf)
+        return buf.getvalue()
+
+    @classmethod
+    def load(cls, path_or_file) -> Trace:
+        """Load a trace saved by `save` (never unpickles anything)."""
+        try:
+            with np.load(path_or_file, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except (OSError, ValueError) as e:
+            raise LabError(f"not a saved trace (.npz): {e}") from None
+        try:
+            meta = json.loads(str(data.pop("meta")))
+            x = data.pop("x")
+            h_n = data.pop("h_n")
+        except (KeyError, json.JSONDecodeError):
+            raise LabError("not a saved trace: the .npz has no 'meta', 'x' and 'h_n' entries") from None
+        if meta.get("format") != "lstm-gate-lab trace":
+            raise LabError("not a saved trace: its meta has no 'lstm-gate-lab trace' format mark")
+        lengths = data.pop("lengths", None)
+        c_n = data.pop("c_n", None)
+        for a in data.values():
+            a.flags.writeable = False
+        return cls(meta["kind"], meta["variant"], data, x, lengths, h_n, c_n, meta.get("nonlinearity", "tanh"))
+
+
+def _as_module(model) -> torch.nn.Module:
+    """Whatever holds a recurrent layer: a cell, a torch.nn.LSTM/GRU/RNN, or an object with `.cell`."""
+    cell = getattr(model, "cell", model)
+    if not isinstance(cell, torch.nn.Module):
+        raise LabError(f"expected a recurrent model (LSTM, GRU or RNN); got {type(model).__name__}")
+    return from_torch(cell)
+
+
+def _as_input(x, input_size: int) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        x = x.detach().cpu().numpy()
+    try:
+        a = np.asarray(x, dtype=np.float32)
+    except (TypeError, ValueError) as e:
+        raise LabError(f"x must be an array of numbers; {e}") from None
+    if a.ndim not in (2, 3):
+        raise LabError(f"x must have shape (T, {input_size}) or (B, T, {input_size}); got {a.shape}")
+    if a.shape[-1] != input_size:
+        raise LabError(f"x must have {input_size} feature(s) per step, as the model expects; "
+                       f"got shape {a.shape} with {a.shape[-1]}")
+    if a.shape[-2] < 1 or (a.ndim == 3 and a.shape[0] < 1):
+        raise LabError(f"x must hold at least one step of one sequence; got shape {a.shape}")
+    bad = ~np.isfinite(a)
+    if bad.any():
+        where = np.argwhere(bad)[0]
+        names = ("sequence", "step", "feature")[-a.ndim:]
+        at = ", ".join(f"{n} {i}" for n, i in zip(names, where, strict=True))
+        raise LabError(f"x has {int(bad.sum())} NaN/Inf value(s), the first at {at}; "
+                       "clean or fill them before tracing")
+    return a
+
+
+def _as_lengths(lengths, B: int, T: int) -> np.ndarray | None:
+    if lengths is None:
+        return None
+    ln = np.asarray(lengths.cpu() if isinstance(lengths, torch.Tensor) else lengths)
+    if ln.shape != (B,) or not np.issubdtype(ln.dtype, np.integer):
+        raise LabError(f"lengths must be {B} whole number(s), one per sequence; got {ln.dtype} {ln.shape}")
+    if ln.min() < 1 or ln.max() > T:
+        raise LabError(f"every length must be between 1 and T={T}; got {ln.min()}..{ln.max()}")
+    return ln.astype(np.int64)
+
+
+def trace(model, x, lengths=None) -> Trace:
+    """Run `model` over x ((T, F) or (B, T, F), numpy or torch) and record every gate at every step."""
+    m = _as_module(model)
+    kind = kind_of(m)
+    xa = _as_input(x, m.input_size)
+    batched = xa.ndim == 3
+    if lengths is not None and not batched:
+        raise LabError("lengths apply to a padded batch x of shape (B, T, F); one sequence (T, F) has its own")
+    x3 = np.ascontiguousarray(xa if batched else xa[None])  # (B, T, F)
+    B, T, _ = x3.shape
+    ln = _as_lengths(lengths, B, T)
+    with torch.no_grad():
+        bufs = _RUN[kind](m, torch.from_numpy(x3))  # each (B, T, .)
+    last = (ln - 1) if ln is not None else np.full(B, T - 1)
+    h_n = bufs["h"][np.arange(B), last].copy()
+    c_n = bufs["c"][np.arange(B), last].copy() if "c" in bufs else None
+    if ln is not None and (ln < T).any():
+        pad = np.arange(T)[None, :] >= ln[:, None]  # (B, T)
+        for buf in bufs.values():
+            buf[pad] = np.nan
+
+    def shape(a):  # (B, T, H), or (T, H) for one unbatched sequence
+        a = a if batched else a[0]
+        a.flags.writeable = False
+        return a
+
+    arrays = {n: shape(bufs[n]) for n in QUANTITIES[kind]}
+    arrays.update({k: shape(v) for k, v in bufs.items() if k.startswith("pre_")})
+    if not batched:
+        h_n, c_n = h_n[0], None if c_n is None else c_n[0]
+    return Trace(kind, variant_of(m), arrays, xa, ln, h_n, c_n, nonlinearity_of(m))
+
+
+def _empty(*shape) -> torch.Tensor:
+    """An uninitialised float32 tensor allocated by numpy, which asks Linux for huge pages on large
+    arrays: a 10,000-step trace then takes a few dozen page faults instead of ~12,000."""
+    return torch.from_numpy(np.empty(shape, np.float32))
+
+
+def _weights(m):
+    """W_ih^T, W_hh^T (contiguous) and the two biases as float32 tensors."""
+    p = params_of(m)
+    w_ih, w_hh = p.weight_ih.detach().float(), p.weight_hh.detach().float()
+    return w_ih.t().contiguous(), w_hh.t().contiguous(), p.bias_ih.detach().float(), p.bias_hh.detach().float()
+
+
+def _lstm(m, x):
+    """All LSTM variants: the input projections in one product, then the compiled loop over time,
+    the batch split between torch's threads (sequences are independent)."""
+    B, T, F = x.shape
+    H = m.hidden_size
+    w_ih_t, w_hh_t, b_ih, b_hh = _weights(m)
+    z = _empty(B, T, 4 * H)
+    torch.addmm(b_ih + b_hh, x.reshape(-1, F), w_ih_t, out=z.view(-1, 4 * H))
+    z = z.numpy()
+    p = params_of(m).peephole
+    peep = np.zeros((3, H), np.float32) if p is None else np.ascontiguousarray(p.detach().float().numpy())
+    s, c, h = np.empty_like(z), _empty(B, T, H).numpy(), _empty(B, T, H).numpy()
+    zeros = np.zeros((B, H), np.float32)
+    code = kernels.VARIANT_CODES[variant_of(m)]
+    w = w_hh_t.numpy()
+
+    def run(b0, b1):
+        kernels.lstm_loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
+
+    _split(B, run)
+    bufs = {"h": h, "c": c}
+    removed = {"nfg": "f", "cifg": "i", "nig": "i", "nog": "o"}.get(variant_of(m))
+    for k, name in enumerate("ifgo"):
+        bufs[name] = s[..., k * H : (k + 1) * H]
+    for k, name in enumerate("ifgo"):
+        if name != removed:  # a removed or derived gate has no pre-activation of its own
+            bufs["pre_" + name] = z[..., k * H : (k + 1) * H]
+    return bufs
+
+
+_POOL: list = []
+
+
+def _split(B: int, run) -> None:
+    """run(b0, b1) over the batch, in as many contiguous parts as torch has threads (the compiled
+    loop releases the GIL); one sequence runs in the calling thread."""
+    parts = min(B, max(1, torch.get_num_threads()))
+    if parts == 1:
+        run(0, B)
+        return
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="lstm_core-trace"))
+    edges = np.linspace(0, B, parts + 1).astype(int)
+    futures = [_POOL[0].submit(run, edges[k], edges[k + 1]) for k in range(1, parts)]
+    run(edges[0], edges[1])
+    for f in futures:
+        f.result()
+
+
+def _gru(m, x):
+    B, T, F = x.shape
+    H = m.hidden_size
+    w_ih_t, w_hh_t, b_ih, b_hh = _weights(m)
+    gi = _empty(B, T, 3 * H)
+    torch.addmm(b_ih, x.reshape(-1, F), w_ih_t, out=gi.view(-1, 3 * H))
+    gi = gi.numpy()
+    pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H).numpy()
+    zeros = np.zeros((B, H), np.float32)
+    w, bh = w_hh_t.numpy(), b_hh.numpy()
+    _split(B, lambda b0, b1: kernels.gru_loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
+    bufs = {"h": h}
+    for k, name in enumerate("rzn"):
+        bufs[name] = gates[..., k * H : (k + 1) * H]
+        bufs["pre_" + name] = pre[..., k * H : (k + 1) * H]
+    return bufs
+
+
+def _rnn(m, x):
+    B, T, F = x.shape
+    H = m.hidden_size
+    w_ih_t, w_hh_t, b_ih, b_hh = _weights(m)
+    z = _empty(B, T, H)
+    torch.addmm(b_ih + b_hh, x.reshape(-1, F), w_ih_t, out=z.view(-1, H))
+    z = z.numpy()
+    h = _empty(B, T, H).numpy()
+    zeros = np.zeros((B, H), np.float32)
+    w, relu = w_hh_t.numpy(), nonlinearity_of(m) == "relu"
+    _split(B, lambda b0, b1: kernels.rnn_loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
+    return {"h": h, "pre_h": z}
+
+
+_RUN = {"lstm": _lstm, "gru": _gru, "rnn": _rnn}
+assert set(_RUN) == set(CELLS)
+
+
+def step_at(model, tr: Trace, t: int, sequence: int = 0) -> Step:
+    """Step t of a traced sequence, recomputed by the readable single-step function from the trace's
+    h_{t-1} and C_{t-1} (zeros at t = 0): the numbers an equation panel shows. Adds 'x', 'h_prev' and,
+    for an LSTM, 'c_prev' to the step's values."""
+    m = _as_module(model)
+    kind = kind_of(m)
+    if not 0 <= t < tr.steps:
+        raise LabError(f"step must be between 0 and {tr.steps - 1}; got {t}")
+    pick = (lambda a: a[sequence]) if tr.batched else (lambda a: a)
+    x = pick(tr.x)[t]
+    H = tr.hidden_size
+    h_prev = pick(tr["h"])[t - 1] if t > 0 else np.zeros(H, np.float32)
+    p = params_of(m)
+    p = Params(*(None if a is None else a.detach().float().numpy() for a in
+                 (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh, p.peephole)))
+    if kind == "lstm":
+        c_prev = pick(tr["c"])[t - 1] if t > 0 else np.zeros(H, np.float32)
+        s = lstm_step(p, x, h_prev, c_prev, variant_of(m))
+        return Step({**s.values, "x": x, "h_prev": h_prev, "c_prev": c_prev})
+    s = gru_step(p, x, h_prev) if kind == "gru" else rnn_step(p, x, h_prev, nonlinearity_of(m))
+    return Step({**s.values, "x": x, "h_prev": h_prev})

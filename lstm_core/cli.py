@@ -24,14 +24,15 @@ def _trace(args) -> int:
     path = Path(args.input)
     if not path.is_file():
         raise LabError(f"input file {str(path)!r} does not exist")
+    common = {"nan_policy": args.nan, "normalise": args.normalise or "none", "time_column": args.time_column,
+              "columns": tuple(c.strip() for c in args.columns.split(",")) if args.columns else None}
     if is_random_spec(args.model):  # a random model takes its input size from the data
-        data = read_sequences(path, options=ReadOptions(nan_policy=args.nan, normalise=args.normalise or "none"))
+        data = read_sequences(path, options=ReadOptions(**common))
         model = random_model(args.model, data.x.shape[-1])
     else:
         model = load_model(args.model)
-        data = read_sequences(path, options=ReadOptions(
-            expected_features=model.input_size, nan_policy=args.nan, normalise=args.normalise or "none",
-            vocab=model.vocab))
+        data = read_sequences(path, options=ReadOptions(expected_features=model.input_size, vocab=model.vocab,
+                                                        **common))
     x = data.x if args.normalise or model.normalisation is None else model.normalisation.apply(data.raw)
     full = bool((data.lengths == x.shape[1]).all())
     if data.batch_size == 1:
@@ -65,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--out", required=True, help="where to write the trace (.npz)")
     t.add_argument("--nan", choices=("refuse", "drop", "ffill"), default="refuse",
                    help="what to do with NaN/Inf values in the input (default: refuse)")
+    t.add_argument("--columns", help="comma-separated CSV columns to use as features, e.g. --columns temp,load")
+    t.add_argument("--time-column", help="CSV column to use as the time index (not a feature)")
     t.add_argument("--normalise", choices=("none", "zscore", "minmax"), default=None,
                    help="normalise features (default: a checkpoint's own normalisation, else none)")
     t.set_defaults(run=_trace)

@@ -1,0 +1,122 @@
+"""Explore: step through an LSTM and a vanilla RNN on the same input, gate by gate."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+import lstm_core
+from app import data, figures, selection, sidebar
+from app import state as S
+from app.components import step_bridge, trace_view
+
+K = S.KEYS
+SPEEDS = (1, 2, 5, 10, 20, 50)  # steps per second while playing
+
+S.init()
+sidebar.draw()
+try:
+    sel = selection.current()
+except lstm_core.LabError as e:
+    st.error(str(e))
+    st.stop()
+main_tr = data.trace(sel.main, sel.main_id, sel.x, sel.x_id)
+rnn_tr = data.trace(sel.rnn, sel.rnn_id, sel.x, sel.x_id)
+T = sel.steps
+st.session_state[K.step] = min(int(st.session_state[K.step]), T - 1)
+st.session_state[K.unit] = min(int(st.session_state[K.unit]), sel.main.hidden_size - 1)
+
+st.markdown(f"#### {sel.title}")
+st.caption(f"Input: {sel.what}" + (f" Right answer: {sel.target}." if sel.target else ""))
+for m in sel.messages:
+    st.info(m)
+controls = st.container()
+left, right = st.columns([3, 2], gap="medium")
+with left:
+    trace_view(data.payload(main_tr, sel.main_id, rnn_tr, sel.rnn_id, sel.raw, sel.feature_names, sel.marks,
+                            sel.title))
+numbers = right.container()
+memory_box = st.container()
+
+
+def _move(delta: int) -> None:
+    st.session_state[K.step] = max(0, min(T - 1, int(st.session_state[K.step]) + delta))
+    st.session_state["_timer_tick"] = False
+
+
+def _seek(step: int) -> None:
+    st.session_state[K.step] = max(0, min(T - 1, step))
+    st.session_state["_timer_tick"] = False
+
+
+def _slid() -> None:
+    st.session_state["_timer_tick"] = False
+
+
+def _toggle_play() -> None:
+    st.session_state["_timer_tick"] = False
+    st.session_state["_play_changed"] = True
+    if st.session_state[K.playing] and st.session_state[K.step] >= T - 1:
+        st.session_state[K.step] = 0  # play again from the start
+
+
+speed = int(st.session_state[K.speed])
+interval = max(0.1, 1 / speed)
+
+
+@st.fragment(run_every=interval if st.session_state[K.playing] else None)
+def stepper() -> None:
+    ss = st.session_state
+    if ss.pop("_play_changed", False):
+        st.rerun()  # a full run starts or stops the fragment's timer
+    if ss[K.playing] and ss.get("_timer_tick"):
+        ss[K.step] = min(T - 1, int(ss[K.step]) + max(1, round(speed * interval)))
+        if ss[K.step] >= T - 1:
+            ss[K.playing] = False
+            st.rerun()  # a full run drops the timer
+    ss["_timer_tick"] = True
+    t = int(ss[K.step])
+    with controls:
+        c = st.columns([1, 1, 6, 1.3, 1.3], vertical_alignment="bottom")
+        c[0].button("◀ Back", on_click=_move, args=(-1,), disabled=t <= 0, width="stretch")
+        c[1].button("Forward ▶", on_click=_move, args=(1,), disabled=t >= T - 1, width="stretch")
+        c[2].slider("Time step t", 0, max(1, T - 1), key=K.step, on_change=_slid, disabled=T == 1)
+        c[3].toggle("Play", key=K.playing, on_change=_toggle_play)
+        c[4].selectbox("Speed", SPEEDS, key=K.speed, format_func=lambda v: f"{v} steps/s")
+        step_bridge(t, T, _seek)
+    with numbers:
+        st.markdown(f"##### The step in numbers: t = {t}")
+        st.number_input("Unit shown (of the hidden layer)", 0, sel.main.hidden_size - 1, key=K.unit)
+        j = int(ss[K.unit])
+        s = lstm_core.step_at(sel.main, main_tr, t)
+        eqs = figures.lstm_equations(s, j, sel.main.variant) if sel.main.kind == "lstm" else figures.gru_equations(s, j)
+        st.latex(figures.aligned(eqs))
+        rs = lstm_core.step_at(sel.rnn, rnn_tr, t)
+        st.latex(r"\text{RNN: } " + figures.rnn_equation(rs, j if j < sel.rnn.hidden_size else 0))
+        x_text = figures.x_label(s["x"], sel.feature_names)
+        st.markdown(figures.cell_diagram(sel.main.kind, s, j, t, data.ranges(main_tr, sel.main_id + sel.x_id), x_text),
+                    unsafe_allow_html=True)
+        st.markdown(figures.cell_diagram("rnn", rs, min(j, sel.rnn.hidden_size - 1), t,
+                                         data.ranges(rnn_tr, sel.rnn_id + sel.x_id), x_text), unsafe_allow_html=True)
+        memory_section(t)
+
+
+def memory_section(t: int) -> None:
+    """How long each model carries a nudge of one early input (the current step is marked)."""
+    with memory_box:
+        st.markdown("##### Memory at a glance: nudge one input, watch how long each model still feels it")
+        c1, c2, c3 = st.columns([1, 1, 3])
+        if st.session_state.get("_nudge_for") != sel.x_id:  # a new input: nudge its first marked step
+            st.session_state[K.nudge_step] = min(sel.marks[0] if sel.marks else 0, T - 1)
+            st.session_state["_nudge_for"] = sel.x_id
+        nudge = c1.number_input("Nudged step", 0, T - 1, key=K.nudge_step)
+        feature = c2.selectbox("Nudged feature", range(sel.x.shape[1]), key=K.nudge_feature,
+                               format_func=lambda k: sel.feature_names[k] if k < len(sel.feature_names) else str(k))
+        feature = min(int(feature), sel.x.shape[1] - 1)
+        spec = data.memory_spec(sel.main, sel.main_id, sel.rnn, sel.rnn_id, sel.x, sel.x_id, int(nudge), feature)
+        c3.caption(f"The input at step {int(nudge)} is raised by 1 (in the model's input units) and both sequences "
+                   "are run again; each line is how much the state at step t changed. The cell state C_t is the "
+                   "LSTM's memory highway; the RNN has only h_t.")
+        st.vega_lite_chart(figures.at_step(spec, t), width="stretch")
+
+
+stepper()

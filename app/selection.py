@@ -1,0 +1,108 @@
+"""What the Explore page runs: the main model, the vanilla RNN beside it, and the input sequence.
+
+Reads session state (app.state's schema), never draws widgets; the sidebar draws them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import numpy as np
+import streamlit as st
+
+import lstm_core
+from lstm_core.models import Checkpoint
+
+from . import data
+from . import state as S
+
+
+@dataclass(frozen=True)
+class Selection:
+    main: Checkpoint
+    rnn: Checkpoint
+    main_id: str
+    rnn_id: str
+    x: np.ndarray  # (T, F) model input
+    raw: np.ndarray  # (T, F) in the data's units, for display
+    x_id: str
+    feature_names: tuple
+    marks: tuple  # steps that carry what must be remembered
+    what: str  # one sentence on the input
+    target: str  # the right answer, if known
+    messages: tuple = ()  # notes for the user (e.g. why a random model was used)
+
+    @property
+    def steps(self) -> int:
+        return self.x.shape[0]
+
+    @property
+    def title(self) -> str:
+        return f"{self.main.describe()} vs. {self.rnn.describe()}"
+
+
+def _main_model(task: str, F: int | None, messages: list) -> Checkpoint | None:
+    ss = st.session_state
+    source = ss[S.KEYS.model_source]
+    if source == "uploaded" and ss.get(S.UPLOADED_MODEL) is not None:
+        return ss[S.UPLOADED_MODEL]
+    if source == "uploaded":
+        messages.append("No model uploaded yet: showing the trained model. Upload one in the sidebar.")
+    kind = ss[S.KEYS.cell]
+    if source == "random" or data.shipped(task, kind) is None or (F is not None and F != _task_inputs(task, kind)):
+        if source != "random":
+            messages.append(f"No trained {kind.upper()} takes this input ({F} feature(s)): showing a random one.")
+        return data.random_checkpoint(kind, F or _task_inputs(task, "lstm"), int(ss[S.KEYS.hidden]),
+                                      int(ss[S.KEYS.model_seed]))
+    return data.load_shipped(task, kind)
+
+
+def _task_inputs(task: str, kind: str) -> int | None:
+    path = data.shipped(task, kind)
+    return None if path is None else data.load_shipped(task, kind).input_size
+
+
+def _rnn_beside(main: Checkpoint, task: str) -> Checkpoint:
+    """The shipped RNN for the same task when it fits the input, else a random one of the same size."""
+    if main.task and data.shipped(task, "rnn") is not None:
+        rnn = data.load_shipped(task, "rnn")
+        if rnn.input_size == main.input_size:
+            return rnn
+    return data.random_checkpoint("rnn", main.input_size, main.hidden_size, int(st.session_state[S.KEYS.model_seed]))
+
+
+def current() -> Selection:
+    ss = st.session_state
+    task = ss[S.KEYS.task]
+    messages: list = []
+    uploaded = ss.get(S.UPLOADED_SEQUENCES) if ss[S.KEYS.sequence_source] == "upload" else None
+    if uploaded is not None:
+        F = uploaded.x.shape[-1]
+        main = _main_model(task, F, messages)
+        raw = (uploaded.raw if uploaded.raw is not None else uploaded.x)[0, : uploaded.lengths[0]]
+        x = uploaded.x[0, : uploaded.lengths[0]]
+        if main.normalisation is not None and uploaded.normalisation is None:
+            x = main.normalisation.apply(raw)
+            messages.append("The upload was normalised with the model's own training normalisation.")
+        names, marks = tuple(uploaded.feature_names), ()
+        what = f"your file {uploaded.source} (sequence {uploaded.sequence_ids[0]}, {x.shape[0]} steps)"
+        target = ""
+    else:
+        main = _main_model(task, None, messages)
+        params = dict((main.task or {}).get("params") or {"length": lstm_core.TASKS[task].default_length})
+        if int(ss[S.KEYS.example_length]) > 0:
+            params["length"] = int(ss[S.KEYS.example_length])
+            params.pop("delay", None)  # the copy task derives its delay from the length
+        norm = None if main.normalisation is None else main.normalisation.to_dict()
+        ex = data.example(task, int(ss[S.KEYS.example_seed]), json.dumps(params, sort_keys=True),
+                          None if norm is None else json.dumps(norm, sort_keys=True))
+        x, raw, names, marks = ex.x, ex.raw, ex.feature_names, ex.marks
+        what, target = ex.description, ex.target
+    variant = ss[S.KEYS.variant]
+    if main.kind == "lstm" and variant != main.variant:
+        main = data.as_variant(main, data.model_id(main), variant)
+    rnn = _rnn_beside(main, task)
+    x = np.ascontiguousarray(x, np.float32)
+    return Selection(main, rnn, data.model_id(main), data.model_id(rnn), x, np.asarray(raw, np.float32),
+                     data.array_id(x), tuple(names), tuple(marks), what, target, tuple(messages))

@@ -1,0 +1,17 @@
+"""LSTM Gate Lab: `streamlit run app/streamlit_app.py`. Explore is the default page."""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, str(ROOT))
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
+pages = [
+    st.Page(str(ROOT / "app" / "pages" / "explore.py"), title="Explore", url_path="explore", default=True,
+            icon=":material/timeline:"),
+]
+st.navigation(pages).run()

@@ -1,0 +1,91 @@
+"""Pack a trace for the trace-view component: one binary message, sent once per (model, input).
+
+Layout: uint32 little-endian header length, the header as UTF-8 JSON, zero padding to a multiple of 4,
+then one float32 block per panel, (rows, columns) in C order. Long traces are drawn downsampled: each
+column is the mean of `bin` consecutive steps (NaN steps ignored); the numbers pages show for a step
+always come from the full trace, never from these columns.
+"""
+
+from __future__ import annotations
+
+import json
+import struct
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .colors import LINES, SCALES
+
+MAX_COLUMNS = 2000  # more columns than a projector has pixels across a panel
+
+
+@dataclass(frozen=True)
+class Panel:
+    key: str
+    title: str  # e.g. "f_t  forget gate"
+    note: str  # the one-line intuition shown under the title
+    values: np.ndarray = field(repr=False)  # (T, rows); NaN = no value (padding)
+    kind: str = "heatmap"  # "heatmap" | "lines"
+    scale: str = "cividis"
+    vmin: float = 0.0
+    vmax: float = 1.0
+    units: str = ""
+    row_label: str = "unit"
+    row_names: tuple = ()
+
+
+def downsample(values: np.ndarray, max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, int]:
+    """(T, R) -> (C, R) column means of `bin` consecutive steps, with C <= max_columns, and bin."""
+    T = values.shape[0]
+    w = max(1, -(-T // max_columns))  # ceil
+    if w == 1:
+        return values.astype(np.float32, copy=False), 1
+    C = -(-T // w)
+    padded = np.full((C * w, values.shape[1]), np.nan, np.float32)
+    padded[:T] = values
+    blocks = padded.reshape(C, w, -1)
+    counts = np.isfinite(blocks).sum(1)
+    sums = np.nansum(blocks, 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
+    return means.astype(np.float32), w
+
+
+def symmetric_limit(values: np.ndarray) -> float:
+    """A symmetric colour range for signed values: the largest |value| (1 if there is none)."""
+    finite = np.abs(values[np.isfinite(values)])
+    m = float(finite.max()) if finite.size else 0.0
+    return m if m > 0 else 1.0
+
+
+def encode(panels: list[Panel], steps: int, marks=(), max_columns: int = MAX_COLUMNS, title: str = "",
+           step_label: str = "time step t", view_id: str = "") -> bytes:
+    """The component's message. All panels share the time axis (T steps)."""
+    blocks, meta, offset, w = [], [], 0, 1
+    for p in panels:
+        if p.values.ndim != 2 or p.values.shape[0] != steps:
+            raise ValueError(f"panel {p.key!r} must be (T={steps}, rows); got {p.values.shape}")
+        cols, w = downsample(p.values, max_columns)
+        block = np.ascontiguousarray(cols.T, dtype="<f4")  # (rows, C)
+        meta.append({"key": p.key, "title": p.title, "note": p.note, "kind": p.kind, "rows": int(block.shape[0]),
+                     "offset": offset, "scale": p.scale, "vmin": float(p.vmin), "vmax": float(p.vmax),
+                     "units": p.units, "row_label": p.row_label, "row_names": list(p.row_names)})
+        blocks.append(block.tobytes())
+        offset += block.nbytes
+    header = {"version": 1, "id": view_id, "title": title, "steps": int(steps),
+              "columns": int(-(-steps // w)), "bin": int(w), "step_label": step_label,
+              "marks": [int(m) for m in marks], "panels": meta, "scales": SCALES, "lines": LINES}
+    raw = json.dumps(header, separators=(",", ":")).encode()
+    pad = (-(4 + len(raw))) % 4
+    return struct.pack("<I", len(raw)) + raw + b" " * pad + b"".join(blocks)
+
+
+def decode(payload: bytes) -> tuple[dict, dict]:
+    """Inverse of encode (for tests and tools): header and {panel key: (rows, C) array}."""
+    (n,) = struct.unpack_from("<I", payload)
+    header = json.loads(payload[4 : 4 + n])
+    start = 4 + n + ((-(4 + n)) % 4)
+    C = header["columns"]
+    arrays = {p["key"]: np.frombuffer(payload, "<f4", count=p["rows"] * C, offset=start + p["offset"])
+              .reshape(p["rows"], C) for p in header["panels"]}
+    return header, arrays

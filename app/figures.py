@@ -130,12 +130,13 @@ def _p(v: float) -> str:
 
 def aligned(lines: list[str]) -> str:
     """One LaTeX block, aligned on the first '=' of each line (continuation lines start with '=')."""
-    return r"\begin{aligned}" + r"\\".join(("&" + e) if e.startswith("=") else e.replace("=", "&=", 1)
+    return r"\small\begin{aligned}" + r"\\".join(("&" + e) if e.startswith("=") else e.replace("=", "&=", 1)
                                             for e in lines) + r"\end{aligned}"
 
 
 def lstm_equations(s, j: int, variant: str = "vanilla") -> list[str]:
-    """The seed's six equations for unit j, filled in with the step's numbers (s: lstm_core.Step)."""
+    """The seed's six equations for unit j, each followed by a line with the step's numbers
+    (s: lstm_core.Step from lstm_core.step_at). Continuation lines start with '='."""
     v = {k: float(np.asarray(s[k])[j]) for k in s.keys() if k not in ("x", "h_prev", "c_prev")}
     c_prev = float(np.asarray(s["c_prev"])[j])
     peep = variant == "peephole"
@@ -145,29 +146,29 @@ def lstm_equations(s, j: int, variant: str = "vanilla") -> list[str]:
         lines.append(r"f_t = 1 \quad\text{(no forget gate)}")
     else:
         extra = r" + p_f \odot C_{t-1}" if peep else ""
-        lines.append(rf"f_t = \sigma({pre % ('f', 'f')}{extra}) = \sigma({_n(v['pre_f'])}) = {_n(v['f'])}")
+        lines += [rf"f_t = \sigma({pre % ('f', 'f')}{extra})", rf"= \sigma({_n(v['pre_f'])}) = {_n(v['f'])}"]
     if variant == "cifg":
         lines.append(rf"i_t = 1 - f_t = 1 - {_n(v['f'])} = {_n(v['i'])}")
     elif variant == "nig":
         lines.append(r"i_t = 1 \quad\text{(no input gate)}")
     else:
         extra = r" + p_i \odot C_{t-1}" if peep else ""
-        lines.append(rf"i_t = \sigma({pre % ('i', 'i')}{extra}) = \sigma({_n(v['pre_i'])}) = {_n(v['i'])}")
+        lines += [rf"i_t = \sigma({pre % ('i', 'i')}{extra})", rf"= \sigma({_n(v['pre_i'])}) = {_n(v['i'])}"]
     if variant == "niaf":
-        lines.append(rf"\tilde C_t = {pre % ('c', 'c')} = {_n(v['g'])} \quad\text{{(no tanh)}}")
+        lines += [rf"\tilde C_t = {pre % ('c', 'c')} \quad\text{{(no tanh)}}", rf"= {_n(v['g'])}"]
     else:
-        lines.append(rf"\tilde C_t = \tanh({pre % ('c', 'c')}) = \tanh({_n(v['pre_g'])}) = {_n(v['g'])}")
-    lines.append(r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t")
-    lines.append(rf"= {_n(v['f'])} \times {_p(c_prev)} + {_n(v['i'])} \times {_p(v['g'])} = {_n(v['c'])}")
+        lines += [rf"\tilde C_t = \tanh({pre % ('c', 'c')})", rf"= \tanh({_n(v['pre_g'])}) = {_n(v['g'])}"]
+    lines += [r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t",
+              rf"= {_n(v['f'])} \times {_p(c_prev)} + {_n(v['i'])} \times {_p(v['g'])}", rf"= {_n(v['c'])}"]
     if variant == "nog":
         lines.append(r"o_t = 1 \quad\text{(no output gate)}")
     else:
         extra = r" + p_o \odot C_t" if peep else ""
-        lines.append(rf"o_t = \sigma({pre % ('o', 'o')}{extra}) = \sigma({_n(v['pre_o'])}) = {_n(v['o'])}")
+        lines += [rf"o_t = \sigma({pre % ('o', 'o')}{extra})", rf"= \sigma({_n(v['pre_o'])}) = {_n(v['o'])}"]
     if variant == "noaf":
-        lines.append(rf"h_t = o_t \odot C_t = {_n(v['o'])} \times {_p(v['c'])} = {_n(v['h'])}")
+        lines += [r"h_t = o_t \odot C_t", rf"= {_n(v['o'])} \times {_p(v['c'])} = {_n(v['h'])}"]
     else:
-        lines.append(rf"h_t = o_t \odot \tanh(C_t) = {_n(v['o'])} \times \tanh({_n(v['c'])}) = {_n(v['h'])}")
+        lines += [r"h_t = o_t \odot \tanh(C_t)", rf"= {_n(v['o'])} \times \tanh({_n(v['c'])}) = {_n(v['h'])}"]
     return lines
 
 
@@ -175,18 +176,19 @@ def gru_equations(s, j: int) -> list[str]:
     v = {k: float(np.asarray(s[k])[j]) for k in s.keys() if k not in ("x", "h_prev", "c_prev")}
     h_prev = float(np.asarray(s["h_prev"])[j])
     return [
-        rf"r_t = \sigma(W_r x_t + U_r h_{{t-1}} + b_r) = \sigma({_n(v['pre_r'])}) = {_n(v['r'])}",
-        rf"z_t = \sigma(W_z x_t + U_z h_{{t-1}} + b_z) = \sigma({_n(v['pre_z'])}) = {_n(v['z'])}",
-        rf"n_t = \tanh(W_n x_t + b_{{in}} + r_t \odot (U_n h_{{t-1}} + b_{{hn}})) "
+        r"r_t = \sigma(W_r x_t + U_r h_{t-1} + b_r)", rf"= \sigma({_n(v['pre_r'])}) = {_n(v['r'])}",
+        r"z_t = \sigma(W_z x_t + U_z h_{t-1} + b_z)", rf"= \sigma({_n(v['pre_z'])}) = {_n(v['z'])}",
+        r"n_t = \tanh(W_n x_t + b_{in} + r_t \odot (U_n h_{t-1} + b_{hn}))",
         rf"= \tanh({_n(v['pre_n'])}) = {_n(v['n'])}",
         r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
         rf"= {_n(1 - v['z'])} \times {_p(v['n'])} + {_n(v['z'])} \times {_p(h_prev)} = {_n(v['h'])}",
     ]
 
 
-def rnn_equation(s, j: int) -> str:
+def rnn_equation(s, j: int) -> list[str]:
+    """The vanilla RNN's one equation for unit j, then its numbers."""
     pre, h = float(np.asarray(s["pre_h"])[j]), float(np.asarray(s["h"])[j])
-    return rf"h_t = \tanh(W\,[h_{{t-1}}, x_t] + b) = \tanh({_n(pre)}) = {_n(h)}"
+    return [r"h_t = \tanh(W\,[h_{t-1}, x_t] + b)", rf"= \tanh({_n(pre)}) = {_n(h)}"]
 
 
 def pre_activation_parts(p: lstm_core.Params, x_t, h_prev, j: int, gates: str) -> pd.DataFrame:
@@ -200,6 +202,14 @@ def pre_activation_parts(p: lstm_core.Params, x_t, h_prev, j: int, gates: str) -
         bias = float(p.bias_ih[r] + p.bias_hh[r])
         rows.append({"gate": name, "W·x_t": xin, "U·h_{t-1}": rec, "bias": bias, "sum": xin + rec + bias})
     return pd.DataFrame(rows).set_index("gate")
+
+
+def input_csv(x: np.ndarray, feature_names: tuple) -> str:
+    """The model's input (T, F) as CSV text: one row per step."""
+    names = list(feature_names) if len(feature_names) == x.shape[1] else [f"x{k}" for k in range(x.shape[1])]
+    frame = pd.DataFrame(x, columns=names)
+    frame.insert(0, "step", np.arange(len(x)))
+    return frame.to_csv(index=False)
 
 
 def layer_table(s, names: tuple) -> pd.DataFrame:

@@ -46,16 +46,27 @@ def _main_model(task: str, F: int | None, messages: list) -> Checkpoint | None:
     ss = st.session_state
     source = ss[S.KEYS.model_source]
     if source == "uploaded" and ss.get(S.UPLOADED_MODEL) is not None:
-        return ss[S.UPLOADED_MODEL]
+        ck = ss[S.UPLOADED_MODEL]
+        if F is None or ck.input_size == F:
+            return ck
+        messages.append(f"Your model reads {ck.input_size} feature(s) but this input has {F}: showing a random "
+                        f"model instead. Upload a sequence with {ck.input_size} feature(s), or pick the columns it "
+                        "was trained on under Reading options.")
+        return data.random_checkpoint(ss[S.KEYS.cell], F, ck.hidden_size, int(ss[S.KEYS.model_seed]))
     if source == "uploaded":
         messages.append("No model uploaded yet: showing the trained model. Upload one in the sidebar.")
     kind = ss[S.KEYS.cell]
-    if source == "random" or data.shipped(task, kind) is None or (F is not None and F != _task_inputs(task, kind)):
-        if source != "random":
-            messages.append(f"No trained {kind.upper()} takes this input ({F} feature(s)): showing a random one.")
-        return data.random_checkpoint(kind, F or _task_inputs(task, "lstm"), int(ss[S.KEYS.hidden]),
-                                      int(ss[S.KEYS.model_seed]))
-    return data.load_shipped(task, kind)
+    if source != "random" and data.shipped(task, kind) is not None and F == _task_inputs(task, kind):
+        return data.load_shipped(task, kind)
+    if source != "random":  # another task's trained model may read this many features
+        fits = [t for t in lstm_core.TASKS if data.shipped(t, kind) is not None and _task_inputs(t, kind) == F]
+        if fits:
+            messages.append(f"The {kind.upper()} trained on {task} reads {_task_inputs(task, kind)} feature(s); this "
+                            f"input has {F}: showing the one trained on {fits[0]}, which reads {F}.")
+            return data.load_shipped(fits[0], kind)
+        messages.append(f"No trained {kind.upper()} reads {F} feature(s): showing a random one.")
+    return data.random_checkpoint(kind, F or _task_inputs(task, "lstm"), int(ss[S.KEYS.hidden]),
+                                  int(ss[S.KEYS.model_seed]))
 
 
 def _task_inputs(task: str, kind: str) -> int | None:
@@ -76,20 +87,25 @@ def current() -> Selection:
     ss = st.session_state
     task = ss[S.KEYS.task]
     messages: list = []
-    uploaded = ss.get(S.UPLOADED_SEQUENCES) if ss[S.KEYS.sequence_source] == "upload" else None
+    from_file = ss[S.KEYS.sequence_source] in ("upload", "sample")
+    uploaded = ss.get(S.UPLOADED_SEQUENCES) if from_file else None
+    if from_file and uploaded is None:
+        messages.append("No file read yet: showing a generated example. Pick a sample or upload a file.")
     if uploaded is not None:
         F = uploaded.x.shape[-1]
         main = _main_model(task, F, messages)
-        raw = (uploaded.raw if uploaded.raw is not None else uploaded.x)[0, : uploaded.lengths[0]]
-        x = uploaded.x[0, : uploaded.lengths[0]]
+        b = min(int(ss[S.KEYS.upload_sequence]), uploaded.batch_size - 1)
+        n = int(uploaded.lengths[b])
+        raw = (uploaded.raw if uploaded.raw is not None else uploaded.x)[b, :n]
+        x = uploaded.x[b, :n]
         if main.normalisation is not None and uploaded.normalisation is None:
             x = main.normalisation.apply(raw)
-            messages.append("The upload was normalised with the model's own training normalisation.")
+            messages.append("The file is read with the model's own training normalisation.")
         names, marks = tuple(uploaded.feature_names), ()
-        what = f"your file {uploaded.source} (sequence {uploaded.sequence_ids[0]}, {x.shape[0]} steps)"
+        what = f"your file {uploaded.source} (sequence {uploaded.sequence_ids[b]}, {n} steps)"
         target = ""
     else:
-        main = _main_model(task, None, messages)
+        main = _main_model(task, _task_inputs(task, "lstm"), messages)
         params = dict((main.task or {}).get("params") or {"length": lstm_core.TASKS[task].default_length})
         if int(ss[S.KEYS.example_length]) > 0:
             params["length"] = int(ss[S.KEYS.example_length])
@@ -102,7 +118,7 @@ def current() -> Selection:
     variant = ss[S.KEYS.variant]
     if main.kind == "lstm" and variant != main.variant:
         main = data.as_variant(main, data.model_id(main), variant)
-    rnn = _rnn_beside(main, task)
+    rnn = _rnn_beside(main, (main.task or {}).get("name", task))
     x = np.ascontiguousarray(x, np.float32)
     return Selection(main, rnn, data.model_id(main), data.model_id(rnn), x, np.asarray(raw, np.float32),
                      data.array_id(x), tuple(names), tuple(marks), what, target, tuple(messages))

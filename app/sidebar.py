@@ -6,7 +6,7 @@ import streamlit as st
 
 import lstm_core
 
-from . import data
+from . import data, uploads
 from . import state as S
 
 MODEL_SOURCES = {"trained": "Trained (shipped)", "random": "Random, seeded", "uploaded": "Uploaded model"}
@@ -17,7 +17,7 @@ def _reset_step() -> None:
     st.session_state[S.KEYS.step] = 0
 
 
-def draw() -> None:
+def draw(speeds: tuple) -> None:
     K = S.KEYS
     sb = st.sidebar
     sb.header("What runs")
@@ -33,14 +33,16 @@ def draw() -> None:
                  format_func=lambda v: f"{v}: {lstm_core.VARIANTS[v]}",
                  help="Runs the same weights with the variant's equations: on a trained model this is an "
                       "ablation (what breaks without the forget gate?). Peepholes start at zero.")
+    uploads.draw_model_inputs(sb)
     if st.session_state[K.model_source] == "random":
         c1, c2 = sb.columns(2)
         c1.number_input("Hidden units", 1, 256, key=K.hidden)
         c2.number_input("Model seed", 0, 2**31 - 1, key=K.model_seed)
     sb.header("Input sequence")
     sb.radio("Sequence", list(SEQUENCE_SOURCES), key=K.sequence_source, format_func=SEQUENCE_SOURCES.get,
-             on_change=_reset_step)
+             on_change=uploads.on_sequence_source)
     source = st.session_state[K.sequence_source]
+    uploads.draw_sequence_inputs(sb)
     if source == "example":
         c1, c2 = sb.columns(2)
         c1.number_input("Example seed", 0, 2**31 - 1, key=K.example_seed, on_change=_reset_step,
@@ -48,6 +50,7 @@ def draw() -> None:
         c2.number_input("Length (steps)", 0, 100_000, step=100, key=K.example_length, on_change=_reset_step,
                         help="0 = the length the model was trained on. Longer sequences test whether what it "
                              "learned carries over (up to 100,000 steps; long ones are drawn downsampled).")
+    sb.selectbox("Playback speed", speeds, key=K.speed, format_func=lambda v: f"{v} steps per second")
     manifest = data.manifest()
     if manifest["models"]:
         with sb.expander("Shipped models and their held-out scores"):

@@ -34,8 +34,13 @@ SCHEMA = {
     # Uploads (issue 5): the last good ones stay until a new good one arrives
     "nan_policy": "refuse",
     "normalise_upload": "none",
+    "upload_columns": "",
+    "upload_sequence": 0,  # which sequence of a multi-sequence file is shown
+    "plotly_figures": False,  # show plotly versions of the heatmaps (slower; for zoom and plotly's export)
 }
-KEYS = SimpleNamespace(**{k: k for k in SCHEMA})  # S.KEYS.task == "task": a typo fails loudly
+# File uploaders: widget keys that session state cannot be given values for.
+FILE_WIDGETS = ("sequence_upload", "model_upload")
+KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS)})  # S.KEYS.task == "task": typos fail loudly
 URL_KEYS = ("task", "model_source", "cell", "variant", "hidden", "model_seed", "sequence_source", "example_seed",
             "example_length", "sample_file", "step", "unit")
 # Values the app keeps between runs that are not widgets (parsed uploads, messages).

@@ -1,7 +1,8 @@
-"""Our two small Streamlit components (st.components.v2, no build step): the trace view and the step bridge.
+"""Our small Streamlit components (st.components.v2, no build step): trace view, step bridge, step follower.
 
 The trace view draws every heatmap once on a canvas and owns the cursor; the step bridge sits in the
-stepping fragment and tells it the current step (and Python where the user clicked). See the .js files.
+stepping fragment and tells it the current step (and Python where the user clicked); the follower lets a
+slower fragment (the memory chart) catch up once stepping pauses. See the .js files.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ BRIDGE_KEY = "step_bridge"
 
 _trace_view = st.components.v2.component(
     "lstmlab_trace_view", js=(_HERE / "trace_view.js").read_text(), css=(_HERE / "trace_view.css").read_text())
+_step_follower = st.components.v2.component("lstmlab_step_follower", js=(_HERE / "step_follower.js").read_text())
 _step_bridge = st.components.v2.component(
     "lstmlab_step_bridge", js=(_HERE / "step_bridge.js").read_text(),
     css=".lstmlab-bridge { font-size: 13px; color: #555; }")
@@ -35,3 +37,9 @@ def step_bridge(step: int, steps: int, on_seek) -> None:
             on_seek(int(value))
 
     _step_bridge(data={"step": int(step), "steps": int(steps)}, key=BRIDGE_KEY, on_seek_change=_seek)
+
+
+def step_follower(shown_step: int, key: str = "memory_follower") -> None:
+    """In a slow fragment: rerun it once stepping pauses, if the current step has moved away from
+    `shown_step`."""
+    _step_follower(data={"step": int(shown_step)}, key=key, on_sync_change=lambda: None)

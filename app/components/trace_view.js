@@ -8,6 +8,7 @@ const STEP_EVENT = "lstmlab:step";
 const SEEK_EVENT = "lstmlab:seek";
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const M = { left: 132, right: 118, top: 8, bottom: 46, gap: 14, titleH: 34 };
+const NARROW = { left: 78, right: 74 }; // under 720 px wide: smaller margins, units only where they fit
 
 function parse(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -51,17 +52,23 @@ function fmt(v) {
   return v.toFixed(a >= 100 ? 1 : 3);
 }
 
-function panelHeight(p) {
-  if (p.kind === "lines") return 92;
-  return Math.max(64, Math.min(150, p.rows * 3));
+function panelHeight(p, n) {
+  // Every panel fits on one screen: a projector at 720 px tall still shows the whole trace.
+  const room = Math.max(360, (window.innerHeight || 900) - 170) - n * (M.titleH + M.gap) - M.bottom;
+  const share = Math.max(44, Math.floor(room / Math.max(1, n)));
+  if (p.kind === "lines") return Math.min(92, share);
+  return Math.min(150, share, Math.max(44, p.rows * 3));
 }
 
 function layout(header, width) {
   let y = M.top;
-  const plotW = Math.max(120, width - M.left - M.right);
+  const narrow = width < 720;
+  const left = narrow ? NARROW.left : M.left;
+  const right = narrow ? NARROW.right : M.right;
+  const plotW = Math.max(120, width - left - right);
   const boxes = header.panels.map((p) => {
-    const h = panelHeight(p);
-    const box = { p, x: M.left, y: y + M.titleH, w: plotW, h };
+    const h = panelHeight(p, header.panels.length);
+    const box = { p, x: left, y: y + M.titleH, w: plotW, h, narrow };
     y += M.titleH + h + M.gap;
     return box;
   });
@@ -163,8 +170,7 @@ function drawColourBar(ctx, box, luts) {
   ctx.textAlign = "center";
   ctx.font = `11px ${FONT}`;
   ctx.fillStyle = "#333";
-  const units = p.units.length > 30 && box.h < 110 ? p.units.split(" (")[0] : p.units;
-  ctx.fillText(units, 0, 0);
+  if (!box.narrow && ctx.measureText(p.units).width <= box.h + 20) ctx.fillText(p.units, 0, 0);
   ctx.restore();
 }
 
@@ -180,7 +186,12 @@ function drawAxes(ctx, box, header, isLast) {
   ctx.font = `bold 15px ${FONT}`;
   const tww = ctx.measureText(p.title).width;
   ctx.font = `13px ${FONT}`;
-  ctx.fillText(p.note, box.x + Math.max(tw, tww) + 12, box.y - M.titleH + 15);
+  const noteX = box.x + Math.max(tw, tww) + 12;
+  let note = p.note;
+  const room = box.x + box.w + 60 - noteX;
+  while (note.length > 3 && ctx.measureText(note).width > room) note = note.slice(0, -2);
+  if (note !== p.note) note = note.trimEnd() + "…";
+  ctx.fillText(note, noteX, box.y - M.titleH + 15);
   // y axis: row label and a few row ticks
   ctx.fillStyle = "#333";
   ctx.font = `12px ${FONT}`;
@@ -196,7 +207,7 @@ function drawAxes(ctx, box, header, isLast) {
     ctx.fillText(fmt(p.vmin), box.x - 6, box.y + box.h - 2);
   }
   ctx.save();
-  ctx.translate(box.x - 58, box.y + box.h / 2);
+  ctx.translate(box.x - (box.narrow ? 50 : 58), box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
   ctx.fillText(p.row_label, 0, 0);

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import lstm_core
-from app import data, figures, selection, sidebar
+from app import data, figures, sections, selection, sidebar
 from app import state as S
 from app.components import step_bridge, trace_view
 
@@ -13,7 +13,7 @@ K = S.KEYS
 SPEEDS = (1, 2, 5, 10, 20, 50)  # steps per second while playing
 
 S.init()
-sidebar.draw()
+sidebar.draw(SPEEDS)
 try:
     sel = selection.current()
 except lstm_core.LabError as e:
@@ -30,7 +30,7 @@ st.caption(f"Input: {sel.what}" + (f" Right answer: {sel.target}." if sel.target
 for m in sel.messages:
     st.info(m)
 controls = st.container()
-left, right = st.columns([3, 2], gap="medium")
+left, right = st.columns([1.5, 1], gap="medium")
 with left:
     trace_view(data.payload(main_tr, sel.main_id, rnn_tr, sel.rnn_id, sel.raw, sel.feature_names, sel.marks,
                             sel.title))
@@ -75,13 +75,13 @@ def stepper() -> None:
             st.rerun()  # a full run drops the timer
     ss["_timer_tick"] = True
     t = int(ss[K.step])
+    S.sync_url()
     with controls:
-        c = st.columns([1, 1, 6, 1.3, 1.3], vertical_alignment="bottom")
+        c = st.columns([1.2, 1.5, 6, 1.2], vertical_alignment="bottom")
         c[0].button("◀ Back", on_click=_move, args=(-1,), disabled=t <= 0, width="stretch")
         c[1].button("Forward ▶", on_click=_move, args=(1,), disabled=t >= T - 1, width="stretch")
         c[2].slider("Time step t", 0, max(1, T - 1), key=K.step, on_change=_slid, disabled=T == 1)
         c[3].toggle("Play", key=K.playing, on_change=_toggle_play)
-        c[4].selectbox("Speed", SPEEDS, key=K.speed, format_func=lambda v: f"{v} steps/s")
         step_bridge(t, T, _seek)
     with numbers:
         st.markdown(f"##### The step in numbers: t = {t}")
@@ -91,32 +91,16 @@ def stepper() -> None:
         eqs = figures.lstm_equations(s, j, sel.main.variant) if sel.main.kind == "lstm" else figures.gru_equations(s, j)
         st.latex(figures.aligned(eqs))
         rs = lstm_core.step_at(sel.rnn, rnn_tr, t)
-        st.latex(r"\text{RNN: } " + figures.rnn_equation(rs, j if j < sel.rnn.hidden_size else 0))
+        st.caption("The vanilla RNN beside it, same unit:")
+        st.latex(figures.aligned(figures.rnn_equation(rs, min(j, sel.rnn.hidden_size - 1))))
         x_text = figures.x_label(s["x"], sel.feature_names)
         st.markdown(figures.cell_diagram(sel.main.kind, s, j, t, data.ranges(main_tr, sel.main_id + sel.x_id), x_text),
                     unsafe_allow_html=True)
         st.markdown(figures.cell_diagram("rnn", rs, min(j, sel.rnn.hidden_size - 1), t,
                                          data.ranges(rnn_tr, sel.rnn_id + sel.x_id), x_text), unsafe_allow_html=True)
-        memory_section(t)
-
-
-def memory_section(t: int) -> None:
-    """How long each model carries a nudge of one early input (the current step is marked)."""
-    with memory_box:
-        st.markdown("##### Memory at a glance: nudge one input, watch how long each model still feels it")
-        c1, c2, c3 = st.columns([1, 1, 3])
-        if st.session_state.get("_nudge_for") != sel.x_id:  # a new input: nudge its first marked step
-            st.session_state[K.nudge_step] = min(sel.marks[0] if sel.marks else 0, T - 1)
-            st.session_state["_nudge_for"] = sel.x_id
-        nudge = c1.number_input("Nudged step", 0, T - 1, key=K.nudge_step)
-        feature = c2.selectbox("Nudged feature", range(sel.x.shape[1]), key=K.nudge_feature,
-                               format_func=lambda k: sel.feature_names[k] if k < len(sel.feature_names) else str(k))
-        feature = min(int(feature), sel.x.shape[1] - 1)
-        spec = data.memory_spec(sel.main, sel.main_id, sel.rnn, sel.rnn_id, sel.x, sel.x_id, int(nudge), feature)
-        c3.caption(f"The input at step {int(nudge)} is raised by 1 (in the model's input units) and both sequences "
-                   "are run again; each line is how much the state at step t changed. The cell state C_t is the "
-                   "LSTM's memory highway; the RNN has only h_t.")
-        st.vega_lite_chart(figures.at_step(spec, t), width="stretch")
 
 
 stepper()
+sections.memory(sel, memory_box)
+sections.data_preview()
+sections.exports(sel, main_tr, rnn_tr)

@@ -66,7 +66,7 @@ STEP_PROBE = """
 async ([label, expected]) => {
   const button = Array.from(document.querySelectorAll('button')).find(b => b.innerText.trim() === label);
   const shows = () => Array.from(document.querySelectorAll('svg title'))
-      .some(t => t.textContent.includes(`at step t = ${expected}`));
+      .some(t => t.textContent.endsWith(`at step t = ${expected}`));
   const t0 = performance.now();
   const done = new Promise((resolve) => {
     const obs = new MutationObserver(() => {
@@ -74,8 +74,9 @@ async ([label, expected]) => {
     });
     obs.observe(document.body, { subtree: true, childList: true, characterData: true });
   });
+  const limit = new Promise((_, reject) => setTimeout(() => reject(new Error(`step ${expected} not shown`)), 15000));
   button.click();
-  return await done;
+  return await Promise.race([done, limit]);
 }
 """
 

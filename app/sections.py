@@ -1,0 +1,79 @@
+"""Sections of the Explore page below the stepping view: memory at a glance, the file preview, downloads."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from . import data, figures
+from . import state as S
+from .components import step_follower
+from .selection import Selection
+
+K = S.KEYS
+
+
+@st.fragment
+def memory(sel: Selection, box) -> None:
+    """How long each model carries a nudge of one early input. Its own fragment: the step marker
+    catches up through the step follower once stepping pauses, instead of redrawing on every step."""
+    t = int(st.session_state[K.step])
+    T = sel.steps
+    with box:
+        step_follower(t)
+        st.markdown("##### Memory at a glance: nudge one input, watch how long each model still feels it")
+        c1, c2, c3 = st.columns([1, 1, 3])
+        if st.session_state.get("_nudge_for") != sel.x_id:  # a new input: nudge its first marked step
+            st.session_state[K.nudge_step] = min(sel.marks[0] if sel.marks else 0, T - 1)
+            st.session_state["_nudge_for"] = sel.x_id
+        nudge = c1.number_input("Nudged step", 0, T - 1, key=K.nudge_step)
+        F = sel.x.shape[1]
+        st.session_state[K.nudge_feature] = min(int(st.session_state[K.nudge_feature]), F - 1)
+        feature = c2.selectbox("Nudged feature", range(F), key=K.nudge_feature,
+                               format_func=lambda k: sel.feature_names[k] if k < len(sel.feature_names) else str(k))
+        spec = data.memory_spec(sel.main, sel.main_id, sel.rnn, sel.rnn_id, sel.x, sel.x_id, int(nudge), int(feature))
+        c3.caption(f"The input at step {int(nudge)} is raised by 1 (in the model's input units) and both sequences "
+                   "are run again; each line is how much the state at step t changed. The cell state C_t is the "
+                   "LSTM's memory highway; the RNN has only h_t.")
+        st.vega_lite_chart(figures.at_step(spec, t), width="stretch")
+
+
+def data_preview() -> None:
+    """The file behind the page: what the checks said, a table and a small plot."""
+    result = st.session_state.get(S.UPLOADED_SEQUENCES)
+    if st.session_state[K.sequence_source] not in ("upload", "sample") or result is None:
+        return
+    with st.expander(f"Your data: {result.source}, what the checks said, a preview"):
+        st.markdown("\n".join(f"- {n}" for n in result.notes) or "- read as it is")
+        b = min(int(st.session_state[K.upload_sequence]), result.batch_size - 1)
+        frame = result.to_frame(raw=True)
+        c1, c2 = st.columns([1, 1])
+        c1.dataframe(frame.head(500), height=260, hide_index=True)
+        seq = frame[frame.sequence_id == result.sequence_ids[b]].drop(columns=["sequence_id"]).set_index("step")
+        c2.line_chart(seq.iloc[:: max(1, len(seq) // 2000)], height=260)
+        if result.normalisation is not None:
+            st.caption("Normalisation fitted on this file (x_norm = (x − shift) / scale):")
+            st.dataframe({"feature": list(result.feature_names), "shift": result.normalisation.shift,
+                          "scale": result.normalisation.scale}, hide_index=True)
+
+
+def exports(sel: Selection, main_tr, rnn_tr) -> None:
+    """Everything on the page, as files: the traces, the input, the models, plotly figures."""
+    name = sel.main.kind.upper()
+    stem = f"{sel.main.kind}-{sel.main.variant}" if sel.main.kind == "lstm" else sel.main.kind
+    with st.expander("Download: traces, input, models, figures"):
+        c = st.columns(3)
+        c[0].download_button(f"{name} trace (tidy CSV)", lambda: main_tr.to_frame().to_csv(index=False),
+                             file_name=f"trace-{stem}.csv", mime="text/csv",
+                             help="One row per step, unit and quantity; long traces make large files.")
+        c[1].download_button(f"{name} trace (NPZ)", main_tr.to_npz_bytes, file_name=f"trace-{stem}.npz")
+        c[2].download_button("RNN trace (NPZ)", rnn_tr.to_npz_bytes, file_name="trace-rnn.npz")
+        c = st.columns(3)
+        c[0].download_button("Input as the model reads it (CSV)", lambda: figures.input_csv(sel.x, sel.feature_names),
+                             file_name="input.csv", mime="text/csv")
+        c[1].download_button(f"{name} model (.pt)", sel.main.to_bytes, file_name=f"model-{stem}.pt",
+                             help="One checkpoint file: weights, sizes, task, normalisation, history; it loads back "
+                                  "here or with lstm_core.load_model.")
+        c[2].download_button("RNN model (.pt)", sel.rnn.to_bytes, file_name="model-rnn.pt")
+        if st.toggle("Show every heatmap as a plotly figure (zoom, and plotly's own PNG export)", key=K.plotly_figures):
+            for key in main_tr.quantities:
+                st.plotly_chart(figures.heatmap_figure(main_tr, key, int(st.session_state[K.step])))

@@ -1,0 +1,68 @@
+"""The Explore page in Chromium: it loads, steps forward and back, and the charts and numbers follow."""
+
+import re
+
+from playwright.sync_api import expect
+
+
+def trace_view(page):
+    return page.locator(".lstmlab-trace")
+
+
+def lstm_diagram_title(page):
+    return page.locator("svg title").first
+
+
+def equations_text(page) -> str:
+    return page.locator(".katex").first.inner_text()
+
+
+def test_page_loads_with_the_trace_the_numbers_and_the_diagrams(page):
+    expect(trace_view(page)).to_have_attribute("data-step", "0")
+    expect(lstm_diagram_title(page)).to_have_text(re.compile(r"LSTM cell, unit 0 at step t = 0"))
+    assert "f" in equations_text(page)
+    expect(page.get_by_text("Memory at a glance")).to_be_visible()
+
+
+def test_forward_and_back_move_the_cursor_the_numbers_and_the_diagrams(page):
+    before = equations_text(page)
+    page.get_by_role("button", name="Forward ▶").click()
+    expect(trace_view(page)).to_have_attribute("data-step", "1")
+    expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 1$"))
+    expect(page.get_by_text("The step in numbers: t = 1")).to_be_visible()
+    after = equations_text(page)
+    assert after != before
+    page.get_by_role("button", name="Forward ▶").click()
+    expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 2$"))
+    page.get_by_role("button", name="◀ Back").click()
+    expect(trace_view(page)).to_have_attribute("data-step", "1")
+    expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 1$"))
+    assert equations_text(page) == after
+
+
+def test_arrow_keys_step_and_clicking_a_heatmap_jumps(page):
+    page.evaluate("document.activeElement && document.activeElement.blur()")  # keys go to the page, not a widget
+    page.keyboard.press("ArrowRight")
+    expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 1$"))
+    page.keyboard.press("End")
+    expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 99$"))
+    overlay = page.locator(".lstmlab-trace canvas.overlay")
+    box = overlay.bounding_box()
+    # the plots span from 132 px (left margin) to width - 118 px; aim at the middle of the time axis
+    x = 132 + (box["width"] - 132 - 118) * 0.5
+    overlay.click(position={"x": x, "y": 200})
+    expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = (49|50)$"))
+    expect(trace_view(page)).to_have_attribute("data-step", re.compile(r"^(49|50)$"))
+
+
+def test_hover_shows_step_unit_and_value_and_png_export_downloads(page):
+    overlay = page.locator(".lstmlab-trace canvas.overlay")
+    overlay.hover(position={"x": 300, "y": 200})
+    tip = page.locator(".lstmlab-trace .tip")
+    expect(tip).to_be_visible()
+    expect(tip).to_contain_text(re.compile(r"step \d+, unit \d+"))
+    expect(tip).to_contain_text("value = ")
+    with page.expect_download() as info:
+        page.get_by_role("button", name="Download PNG").click()
+    assert info.value.suggested_filename.endswith(".png")
+    assert info.value.path().read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -7,6 +7,7 @@ than computing it. Each cached function takes hashable arguments only, or an `_o
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from dataclasses import dataclass
@@ -33,13 +34,13 @@ def manifest() -> dict:
 
 
 def shipped(task: str, kind: str) -> Path | None:
-    path = MODELS / f"{task}-{kind}.pt"
+    path = MODELS / f"{task}-{kind}.npz"
     return path if path.exists() else None
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
 def load_shipped(task: str, kind: str) -> Checkpoint:
-    return lstm_core.load_model(MODELS / f"{task}-{kind}.pt")
+    return lstm_core.load_model(MODELS / f"{task}-{kind}.npz")  # numpy only: no torch on the first screen
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
@@ -54,17 +55,7 @@ def as_variant(_ck: Checkpoint, ck_id: str, variant: str) -> Checkpoint:
     A peephole variant gets zero peepholes, so it starts out identical to the vanilla LSTM."""
     if variant == _ck.variant:
         return _ck
-    cell = lstm_core.make_cell("lstm", _ck.input_size, _ck.hidden_size, variant=variant)
-    sd = {k: v for k, v in _ck.cell.state_dict().items() if k != "weight_peep_l0"}
-    if variant == "peephole":
-        sd["weight_peep_l0"] = cell.weight_peep_l0.detach().zero_()
-    cell.load_state_dict(sd)
-    model = lstm_core.SequenceModel(cell, None if _ck.model.head is None else _ck.model.head.out_features,
-                                    _ck.model.readout)
-    if _ck.model.head is not None:
-        model.head.load_state_dict(_ck.model.head.state_dict())
-    return Checkpoint(model, task=_ck.task, normalisation=_ck.normalisation, vocab=_ck.vocab,
-                      history=_ck.history, metrics=_ck.metrics, seed=_ck.seed, source=_ck.source)
+    return dataclasses.replace(_ck, network=_ck.network.with_variant(variant), _model=None)
 
 
 @dataclass(frozen=True)
@@ -110,10 +101,10 @@ def array_id(*arrays) -> str:
 
 def model_id(ck: Checkpoint) -> str:
     h = hashlib.blake2b(digest_size=12)
-    h.update(f"{ck.kind}/{ck.variant}/{ck.source}".encode())
-    for k, v in ck.cell.state_dict().items():
+    h.update(f"{ck.kind}/{ck.variant}/{ck.network.nonlinearity}/{ck.source}".encode())
+    for k, v in ck.network.state_dict().items():
         h.update(k.encode())
-        h.update(v.detach().numpy().tobytes())
+        h.update(np.ascontiguousarray(v).tobytes())
     return h.hexdigest()
 
 

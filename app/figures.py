@@ -10,7 +10,6 @@ from pathlib import Path
 
 import altair as alt
 import numpy as np
-import pandas as pd
 
 import lstm_core
 
@@ -88,18 +87,16 @@ def heatmap_figure(tr: lstm_core.Trace, key: str, step: int | None = None, max_c
 def memory_chart(curves: dict, nudged: int, steps: int) -> dict:
     """How much a nudge of the input at step `nudged` still changes each model's state at every step,
     as a Vega-Lite spec (built with altair once per input; `at_step` then moves the step marker)."""
-    frames = [pd.DataFrame({"step": np.arange(len(v)), "change": v, "state": name}) for name, v in curves.items()]
-    df = pd.concat(frames, ignore_index=True)
-    if steps > 600:  # keep the chart light to redraw at every step: every k-th step, the nudge kept
-        k = -(-steps // 600)
-        df = df[(df.step % k == 0) | (df.step == nudged)]
+    k = -(-steps // 600)  # keep the chart light: every k-th step (and the nudged one) of a long sequence
+    keep = [t for t in range(steps) if t % k == 0 or t == nudged]
+    rows = [{"step": t, "change": float(v[t]), "state": name} for name, v in curves.items() for t in keep]
     colours = alt.Scale(domain=list(curves), range=[MODEL_COLOURS.get(n, "#555") for n in curves])
     x = alt.X("step:Q", title="time step t", scale=alt.Scale(domain=[0, steps - 1]))
-    lines = alt.Chart(df).mark_line(strokeWidth=2.5).encode(
+    lines = alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.5).encode(
         x=x, y=alt.Y("change:Q", title="change of the state (L2 norm over units)"),
         color=alt.Color("state:N", scale=colours, title=None, legend=alt.Legend(orient="top", labelFontSize=14)),
         strokeDash=alt.StrokeDash("state:N", title=None, legend=alt.Legend(orient="top", labelFontSize=14)),
-        tooltip=["state", "step", alt.Tooltip("change:Q", format=".4f")])
+        tooltip=["state:N", "step:Q", alt.Tooltip("change:Q", format=".4f")])
     nudge = alt.Chart().mark_rule(strokeWidth=2, color="#999999", strokeDash=[4, 3]).encode(x=alt.datum(nudged))
     cursor = alt.Chart().mark_rule(strokeWidth=2, color="#d62728").encode(x=alt.datum(0))
     return ((lines + nudge + cursor).properties(height=260).configure_axis(labelFontSize=13, titleFontSize=14)
@@ -191,7 +188,7 @@ def rnn_equation(s, j: int) -> list[str]:
     return [r"h_t = \tanh(W\,[h_{t-1}, x_t] + b)", rf"= \tanh({_n(pre)}) = {_n(h)}"]
 
 
-def pre_activation_parts(p: lstm_core.Params, x_t, h_prev, j: int, gates: str) -> pd.DataFrame:
+def pre_activation_parts(p: lstm_core.Params, x_t, h_prev, j: int, gates: str):
     """Where each pre-activation of unit j comes from: input part, recurrent part, bias."""
     H = p.hidden_size
     rows = []
@@ -201,19 +198,25 @@ def pre_activation_parts(p: lstm_core.Params, x_t, h_prev, j: int, gates: str) -
         rec = float(np.dot(np.asarray(p.weight_hh[r]), h_prev))
         bias = float(p.bias_ih[r] + p.bias_hh[r])
         rows.append({"gate": name, "W·x_t": xin, "U·h_{t-1}": rec, "bias": bias, "sum": xin + rec + bias})
+    import pandas as pd
+
     return pd.DataFrame(rows).set_index("gate")
 
 
 def input_csv(x: np.ndarray, feature_names: tuple) -> str:
     """The model's input (T, F) as CSV text: one row per step."""
+    import pandas as pd
+
     names = list(feature_names) if len(feature_names) == x.shape[1] else [f"x{k}" for k in range(x.shape[1])]
     frame = pd.DataFrame(x, columns=names)
     frame.insert(0, "step", np.arange(len(x)))
     return frame.to_csv(index=False)
 
 
-def layer_table(s, names: tuple) -> pd.DataFrame:
+def layer_table(s, names: tuple):
     """Every unit's numbers at this step: one row per unit, one column per quantity."""
+    import pandas as pd
+
     cols = {k: np.asarray(s[k]) for k in names if k in s}
     return pd.DataFrame(cols).rename_axis("unit")
 

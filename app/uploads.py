@@ -10,7 +10,6 @@ from __future__ import annotations
 import streamlit as st
 
 import lstm_core
-from lstm_core.readers import FORMATS, NAN_POLICIES, ReadOptions, read_sequences
 
 from . import data
 from . import state as S
@@ -22,10 +21,14 @@ LAST_FILE = "_last_sequence_file"  # (bytes, name) of the last file, to re-read 
 
 
 def sample_files() -> list[str]:
+    from lstm_core.readers import FORMATS
+
     return sorted(p.name for p in data.SEQUENCES.iterdir() if p.suffix in FORMATS and not p.name.startswith("make_"))
 
 
-def _options() -> ReadOptions:
+def _options():
+    from lstm_core.readers import ReadOptions
+
     ss = st.session_state
     vocab = None
     if ss[K.task] == "charlm" and ss[K.model_source] == "trained" and data.shipped("charlm", ss[K.cell]):
@@ -37,6 +40,8 @@ def _options() -> ReadOptions:
 
 def _read(raw: bytes, name: str) -> None:
     ss = st.session_state
+    from lstm_core.readers import read_sequences
+
     ss[LAST_FILE] = (raw, name)
     try:
         result = read_sequences(raw, name=name, options=_options())
@@ -94,6 +99,10 @@ def draw_sequence_inputs(sb) -> None:
     """The sidebar's sequence file controls (upload, samples, reading options) and their messages."""
     ss = st.session_state
     source = ss[K.sequence_source]
+    if source not in ("sample", "upload"):
+        return
+    from lstm_core.readers import FORMATS, NAN_POLICIES  # pandas, needed only for files
+
     if source == "sample":
         sb.selectbox("Sample file", sample_files(), key=K.sample_file, on_change=on_sample_pick,
                      help="Files in assets/sequences; the ones named bad_* show what the checks say.")
@@ -127,9 +136,10 @@ def draw_model_inputs(sb) -> None:
     ss = st.session_state
     if ss[K.model_source] != "uploaded":
         return
-    sb.file_uploader("Model file (.pt)", type=["pt", "pth", "bin"], key=K.model_upload, on_change=on_model_upload,
-                     help="A checkpoint saved by this app, or a state_dict / whole torch.nn.LSTM, GRU or RNN "
-                          "(single layer). Loaded without running any pickled code.")
+    sb.file_uploader("Model file (.pt or .npz)", type=["pt", "pth", "bin", "npz"], key=K.model_upload,
+                     on_change=on_model_upload,
+                     help="A checkpoint saved by this app (.npz or .pt), or a state_dict / whole torch.nn.LSTM, GRU "
+                          "or RNN (single layer). Loaded without running any pickled code.")
     if ss.get(S.MODEL_UPLOAD_ERROR):
         sb.error(ss[S.MODEL_UPLOAD_ERROR], icon="⚠️")
     ck = ss.get(S.UPLOADED_MODEL)

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lstm_core.metrics import better  # noqa: E402
-from lstm_core.train import TrainConfig, train  # noqa: E402
+from lstm_core.training import TrainConfig, train  # noqa: E402
 
 EXPERIMENTS = [  # task, extra config, metric threshold the LSTM must reach, the RNN must not
     ("adding", {"length": 100}, 0.01, 0.1),
@@ -38,8 +38,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--budget", type=float, default=20.0)
+    ap.add_argument("--tasks", nargs="*", default=[e[0] for e in EXPERIMENTS], help="adding and/or copy")
     args = ap.parse_args()
-    for task, extra, goal, rnn_limit in EXPERIMENTS:
+    for task, extra, goal, rnn_limit in (e for e in EXPERIMENTS if e[0] in args.tasks):
         print(f"\n== {task} {extra}: budget {args.budget:.0f} s, H = 32")
         summary = {}
         for kind in ("lstm", "gru", "rnn"):

@@ -1,25 +1,41 @@
 """lstm_core: exact, traceable recurrent cells (LSTM and its variants, GRU, RNN) and what runs on them.
 
-Pure computation, no user interface: every number the app shows can be reproduced from here.
+Pure computation, no user interface: every number the app shows can be reproduced from here. Names are
+loaded on first use, so `import lstm_core` is quick and tracing a numpy `Network` never imports torch.
 """
+
+import importlib
 
 __version__ = "0.1.0"
 
-from .cells import CELLS, GRU, LSTM, NONLINEARITIES, RNN, from_torch, kind_of, make_cell, params_of
-from .errors import LabError
-from .metrics import METRICS, evaluate
-from .models import Checkpoint, SequenceModel, from_state_dict, load_model, random_model
-from .normalise import NORMALISATIONS, Normalisation, fit_normalisation
-from .step import VARIANTS, Params, Step, gru_step, lstm_step, rnn_step
-from .tasks import TASKS, Task, TaskData, make_task
-from .trace import QUANTITIES, Trace, step_at, trace
-from .train import TASK_PRESETS, EpochReport, TrainConfig, TrainingResult, train
+# public name -> the module that defines it
+_EXPORTS = {
+    "CELLS": "network", "NONLINEARITIES": "network", "Network": "network", "network_of": "network",
+    "GRU": "cells", "LSTM": "cells", "RNN": "cells", "SequenceModel": "cells", "from_torch": "cells",
+    "kind_of": "cells", "make_cell": "cells", "params_of": "cells",
+    "LabError": "errors",
+    "METRICS": "metrics", "evaluate": "metrics",
+    "Checkpoint": "models", "Head": "models", "load_model": "models", "random_model": "models",
+    "from_state_dict": "torch_files",
+    "NORMALISATIONS": "normalise", "Normalisation": "normalise", "fit_normalisation": "normalise",
+    "VARIANTS": "step", "Params": "step", "Step": "step", "gru_step": "step", "lstm_step": "step",
+    "rnn_step": "step",
+    "TASKS": "tasks", "Task": "tasks", "TaskData": "tasks", "make_task": "tasks",
+    "QUANTITIES": "tracing", "Trace": "tracing", "step_at": "tracing", "trace": "tracing",
+    "TASK_PRESETS": "training", "EpochReport": "training", "TrainConfig": "training",
+    "TrainingResult": "training", "train": "training",
+}
+__all__ = sorted(_EXPORTS)
 
-__all__ = [
-    "CELLS", "GRU", "LSTM", "METRICS", "NONLINEARITIES", "NORMALISATIONS", "QUANTITIES", "RNN", "TASKS",
-    "TASK_PRESETS", "VARIANTS",
-    "Checkpoint", "EpochReport", "LabError", "Normalisation", "Params", "SequenceModel", "Step", "Task",
-    "TaskData", "Trace", "TrainConfig", "TrainingResult",
-    "evaluate", "fit_normalisation", "from_state_dict", "from_torch", "gru_step", "kind_of", "load_model",
-    "lstm_step", "make_cell", "make_task", "params_of", "random_model", "rnn_step", "step_at", "trace", "train",
-]
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lstm_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

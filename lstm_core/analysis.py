@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .errors import LabError
-from .trace import trace
+from .tracing import trace
 
 
 @dataclass(frozen=True)

@@ -2,22 +2,23 @@
 
 `LSTM` is a `torch.nn.LSTM` that also knows the LSTM variants of Greff et al. (2017); the vanilla
 variant runs torch's fused kernel, the others the readable step in step.py (with autograd, so they
-train). `GRU` and `RNN` are torch's own classes. The registry `CELLS` is the one place a cell kind
-is named.
+train). `GRU` and `RNN` are torch's own classes. `SequenceModel` adds dropout and a readout head. The
+registry `CELLS` (network.py) is the one place a cell kind is named. This module is the torch side of
+the package; tracing needs only the numpy `Network` a module converts to.
 """
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 
 from .errors import LabError, choose
+from .network import CELLS, NONLINEARITIES, Network
 from .step import VARIANTS, Params, lstm_step
 
-# kind -> number of gate blocks stacked in weight_ih / weight_hh (torch.nn's layout)
-CELLS = {"lstm": 4, "gru": 3, "rnn": 1}
-NONLINEARITIES = ("tanh", "relu")
+READOUTS = ("final", "per_step")
 
 
 class LSTM(torch.nn.LSTM):
@@ -147,3 +148,45 @@ def parse_random_spec(spec: str, input_size: int) -> torch.nn.Module:
         raise LabError(f"model spec {spec!r}: H and seed must be whole numbers") from None
     return make_cell(kind, input_size, hidden, variant=opts.get("variant", "vanilla"),
                      nonlinearity=opts.get("nonlinearity", "tanh"), seed=seed)
+
+
+def network_from_module(module: torch.nn.Module) -> Network:
+    """A copy of a single-layer torch.nn.LSTM/GRU/RNN's weights as a numpy Network."""
+    m = from_torch(module)
+    p = params_of(m)
+    arrays = [None if a is None else a.detach().float().cpu().numpy().copy() for a in
+              (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh, p.peephole)]
+    return Network(kind_of(m), Params(*arrays), variant_of(m), nonlinearity_of(m))
+
+
+def module_from_network(net: Network, batch_first: bool = True) -> torch.nn.Module:
+    """A torch cell holding a Network's weights (for training or torch's own forward)."""
+    cell = make_cell(net.kind, net.input_size, net.hidden_size, variant=net.variant, nonlinearity=net.nonlinearity,
+                     batch_first=batch_first)
+    cell.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in net.state_dict().items()})
+    return cell
+
+
+class SequenceModel(torch.nn.Module):
+    """cell -> dropout -> linear head, read out at each sequence's last real step ("final") or at every
+    step ("per_step"). Padded steps never influence a final readout: the cell is causal."""
+
+    def __init__(self, cell: torch.nn.Module, n_outputs: int | None = None, readout: str = "final",
+                 dropout: float = 0.0):
+        super().__init__()
+        if readout not in READOUTS:
+            raise LabError(f"unknown readout {readout!r}; choose one of {', '.join(READOUTS)}")
+        self.cell, self.readout, self.dropout = cell, readout, float(dropout)
+        self.drop_in = torch.nn.Dropout(dropout)
+        self.drop_out = torch.nn.Dropout(dropout)
+        self.head = torch.nn.Linear(cell.hidden_size, n_outputs) if n_outputs else None
+
+    def forward(self, x, lengths=None):
+        """x (B, T, F) -> (B, n_outputs) for "final", (B, T, n_outputs) for "per_step"."""
+        out, _ = self.cell(self.drop_in(x))  # (B, T, H)
+        out = self.drop_out(out)
+        if self.readout == "final":
+            B, T = x.shape[0], x.shape[1]
+            last = (torch.as_tensor(lengths) - 1) if lengths is not None else torch.full((B,), T - 1)
+            out = out[torch.arange(B), last]  # (B, H)
+        return self.head(out) if self.head is not None else out

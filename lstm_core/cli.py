@@ -19,7 +19,7 @@ EXIT_INTERNAL = 3  # a bug: say so, and how to see the traceback
 def _trace(args) -> int:
     from .models import is_random_spec, load_model, random_model
     from .readers import ReadOptions, read_sequences
-    from .trace import trace
+    from .tracing import trace
 
     path = Path(args.input)
     if not path.is_file():
@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="normalise features (default: a checkpoint's own normalisation, else none)")
     t.set_defaults(run=_trace)
 
-    from .train import add_train_arguments
+    from .training import add_train_arguments
 
     add_train_arguments(sub)
     return p

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from .tasks import TASKS
-from .train import TrainConfig, held_out_metrics, train
+from .training import TrainConfig, held_out_metrics, train
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[1] / "assets" / "models"
 
 
 def file_name(task: str, kind: str) -> str:
-    return f"{task}-{kind}.pt"
+    return f"{task}-{kind}.npz"
 
 
 def main(argv=None) -> int:

@@ -8,14 +8,10 @@ The fast whole-sequence path lives in trace.py and is tested against these.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 import numpy as np
-
-try:  # torch is a hard dependency of the package, but the step maths does not need it
-    import torch
-except ImportError:  # pragma: no cover
-    torch = None
 
 from .errors import LabError, choose
 
@@ -32,27 +28,34 @@ VARIANTS = {
 }
 
 
-def _is_torch(a) -> bool:
-    return torch is not None and isinstance(a, torch.Tensor)
+def _torch_of(a):
+    """The torch module if `a` is a torch tensor, else None. Importing this module never imports torch:
+    only code that already made a tensor has it loaded."""
+    torch = sys.modules.get("torch")
+    return torch if torch is not None and isinstance(a, torch.Tensor) else None
 
 
 def sigmoid(z):
     """Logistic sigmoid, stable for large |z| in numpy, torch's own for tensors."""
-    if _is_torch(z):
+    torch = _torch_of(z)
+    if torch is not None:
         return torch.sigmoid(z)
     return np.exp(-np.logaddexp(np.zeros((), dtype=z.dtype), -z)).astype(z.dtype, copy=False)
 
 
 def tanh(z):
-    return torch.tanh(z) if _is_torch(z) else np.tanh(z)
+    torch = _torch_of(z)
+    return torch.tanh(z) if torch is not None else np.tanh(z)
 
 
 def relu(z):
-    return torch.relu(z) if _is_torch(z) else np.maximum(z, 0)
+    torch = _torch_of(z)
+    return torch.relu(z) if torch is not None else np.maximum(z, 0)
 
 
 def ones_like(z):
-    return torch.ones_like(z) if _is_torch(z) else np.ones_like(z)
+    torch = _torch_of(z)
+    return torch.ones_like(z) if torch is not None else np.ones_like(z)
 
 
 def split(w, n: int) -> tuple:

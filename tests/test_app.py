@@ -39,7 +39,7 @@ def shown(at, symbol: str) -> float:
 
 def reference_trace(task: str, kind: str = "lstm", seed: int = 0, variant: str = "vanilla"):
     """The shipped model on the task's generated example, traced here without the app."""
-    ck = lstm_core.load_model(MODELS / f"{task}-{kind}.pt")
+    ck = lstm_core.load_model(MODELS / f"{task}-{kind}.npz")
     params = {k: v for k, v in ck.task["params"].items() if k not in ("n", "length", "seed")}
     data = lstm_core.make_task(task, 1, ck.task["params"]["length"], seed, **params)
     x = data.x[0, : data.lengths[0]]

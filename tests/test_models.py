@@ -2,6 +2,9 @@
 
 import io
 import pickle
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -25,15 +28,16 @@ def _checkpoint():
     cell = make_cell("lstm", 2, 4, variant="peephole", seed=3)
     model = SequenceModel(cell, n_outputs=3, readout="per_step", dropout=0.1)
     norm = Normalisation("zscore", np.array([0.5, -1.0]), np.array([2.0, 0.25]), ("a", "b"))
-    return Checkpoint(model, task={"name": "adding", "metric": "mse"}, normalisation=norm,
-                      history=[{"epoch": 1, "val_loss": 0.5}], metrics={"val_loss": 0.5}, seed=3,
-                      config={"hidden_size": 4})
+    return Checkpoint.from_model(model, task={"name": "adding", "metric": "mse"}, normalisation=norm,
+                                 history=[{"epoch": 1, "val_loss": 0.5}], metrics={"val_loss": 0.5}, seed=3,
+                                 config={"hidden_size": 4})
 
 
-def test_checkpoint_round_trips_exactly(tmp_path):
+@pytest.mark.parametrize("suffix", [".pt", ".npz"])
+def test_checkpoint_round_trips_exactly(tmp_path, suffix):
     ck = _checkpoint()
-    ck.save(tmp_path / "m.pt")
-    back = load_model(tmp_path / "m.pt")
+    ck.save(tmp_path / f"m{suffix}")
+    back = load_model(tmp_path / f"m{suffix}")
     assert (back.kind, back.variant, back.input_size, back.hidden_size) == ("lstm", "peephole", 2, 4)
     for k, v in ck.model.state_dict().items():
         assert torch.equal(back.model.state_dict()[k], v), k
@@ -147,12 +151,20 @@ def test_malformed_files_are_refused(raw, message):
         load_model(raw, name="f.pt")
 
 
-def test_damaged_checkpoint_and_size_limit(tmp_path):
-    d = _checkpoint().to_dict()
-    del d["state_dict"]["cell.weight_hh_l0"]
-    torch.save(d, tmp_path / "damaged.pt")
-    with pytest.raises(LabError, match=r"damaged checkpoint \(weight 'cell.weight_hh_l0' is missing"):
+def test_damaged_checkpoints_and_size_limit(tmp_path):
+    ck = _checkpoint()
+    sd = {f"cell.{k}": torch.from_numpy(v) for k, v in ck.network.state_dict().items() if k != "weight_hh_l0"}
+    torch.save({**ck.meta(), "state_dict": sd}, tmp_path / "damaged.pt")
+    with pytest.raises(LabError, match=r"damaged\.pt: a damaged checkpoint \(missing weight 'weight_hh_l0'\)"):
         load_model(tmp_path / "damaged.pt")
+    arrays = ck.arrays()
+    arrays["head.weight"] = arrays["head.weight"][:, :2]
+    np.savez(tmp_path / "damaged.npz", meta=np.array(__import__("json").dumps(ck.meta())), **arrays)
+    with pytest.raises(LabError, match=r"damaged\.npz: a damaged checkpoint \(the readout head has the wrong shape"):
+        load_model(tmp_path / "damaged.npz")
+    np.savez(tmp_path / "other.npz", meta=np.array("{}"), x=np.zeros(2))
+    with pytest.raises(LabError, match="not a checkpoint of this app"):
+        load_model(tmp_path / "other.npz")
     with pytest.raises(LabError, match=r"over the 0 MB limit"):
         load_model(_checkpoint().to_bytes(), max_bytes=100)
     with pytest.raises(LabError, match="does not exist"):
@@ -170,3 +182,17 @@ def test_random_model_spec():
         random_model("lstm:random:H=4:depth=2", 1)
     with pytest.raises(LabError, match="unknown cell 'cnn'"):
         random_model("cnn:random:H=4", 1)
+
+
+def test_an_npz_checkpoint_loads_and_traces_without_torch(tmp_path):
+    """The app's first screen relies on this: shipped models load and trace with numpy alone."""
+    _checkpoint().save(tmp_path / "m.npz")
+    code = ("import sys, numpy as np, lstm_core; ck = lstm_core.load_model(sys.argv[1]); "
+            "tr = lstm_core.trace(ck, np.ones((5, 2), np.float32)); s = lstm_core.step_at(ck, tr, 4); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; print(float(tr['h'][4, 0]), float(s['h'][0]))")
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.npz")], capture_output=True, text=True,
+                          timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert proc.returncode == 0, proc.stderr
+    h_trace, h_step = map(float, proc.stdout.split())
+    expected = trace(_checkpoint(), np.ones((5, 2), np.float32))["h"][4, 0]
+    assert h_trace == pytest.approx(float(expected), abs=1e-6) and h_step == pytest.approx(h_trace, abs=1e-5)

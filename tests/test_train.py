@@ -11,7 +11,7 @@ import torch
 
 from lstm_core import LabError, SequenceModel, TrainConfig, load_model, make_cell, make_task, train
 from lstm_core.metrics import evaluate, masked_loss
-from lstm_core.train import batch_loss, build_model
+from lstm_core.training import batch_loss, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(task="adding", length=12, n_train=256, n_val=128, hidden_size=8, batch_size=32, max_seconds=60)

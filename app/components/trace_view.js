@@ -255,6 +255,9 @@ function render(state) {
   const width = Math.max(420, holder.clientWidth || 900);
   const L = layout(header, width);
   state.layout = L;
+  // where each plot is, in CSS pixels of the canvas (for tests and tools that point at a panel)
+  state.root.dataset.panels = JSON.stringify(Object.fromEntries(L.boxes.map((b) => [b.p.key,
+    [Math.round(b.x), Math.round(b.y), Math.round(b.w), Math.round(b.h)]])));
   const dpr = window.devicePixelRatio || 1;
   for (const c of [canvas, overlay]) {
     c.width = Math.round(L.width * dpr);
@@ -387,10 +390,12 @@ export default function (component) {
     state.tip.style.top = `${e.clientY - rect.top + 12}px`;
   });
   state.overlay.addEventListener("mouseleave", () => { state.tip.hidden = true; });
-  state.overlay.addEventListener("click", (e) => {
+  state.overlay.addEventListener("click", (e) => { // anywhere above the time axis jumps to that step
     const rect = state.overlay.getBoundingClientRect();
-    const hit = hitTest(state, e.clientX - rect.left, e.clientY - rect.top);
-    if (hit) seek(state, hit.c);
+    const first = state.layout?.boxes[0];
+    const mx = e.clientX - rect.left;
+    if (!first || mx < first.x || mx >= first.x + first.w) return;
+    seek(state, Math.min(state.header.columns - 1, Math.floor(((mx - first.x) / first.w) * state.header.columns)));
   });
   root.querySelector(".png").addEventListener("click", () => exportPng(state));
   let lastWidth = 0;

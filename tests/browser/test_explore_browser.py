@@ -1,5 +1,6 @@
 """The Explore page in Chromium: it loads, steps forward and back, and the charts and numbers follow."""
 
+import json
 import re
 
 from playwright.sync_api import expect
@@ -7,6 +8,12 @@ from playwright.sync_api import expect
 
 def trace_view(page):
     return page.locator(".lstmlab-trace")
+
+
+def panel_point(page, key, fx=0.5, fy=0.5):
+    """A point inside the plot of panel `key`, as fractions of its width and height."""
+    x, y, w, h = json.loads(trace_view(page).get_attribute("data-panels"))[key]
+    return {"x": x + w * fx, "y": y + h * fy}
 
 
 def lstm_diagram_title(page):
@@ -47,17 +54,14 @@ def test_arrow_keys_step_and_clicking_a_heatmap_jumps(page):
     page.keyboard.press("End")
     expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 99$"))
     overlay = page.locator(".lstmlab-trace canvas.overlay")
-    box = overlay.bounding_box()
-    # the plots span from 132 px (left margin) to width - 118 px; aim at the middle of the time axis
-    x = 132 + (box["width"] - 132 - 118) * 0.5
-    overlay.click(position={"x": x, "y": 200})
+    overlay.click(position=panel_point(page, "c", 0.5))  # the middle of the time axis
     expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = (49|50)$"))
     expect(trace_view(page)).to_have_attribute("data-step", re.compile(r"^(49|50)$"))
 
 
 def test_hover_shows_step_unit_and_value_and_png_export_downloads(page):
     overlay = page.locator(".lstmlab-trace canvas.overlay")
-    overlay.hover(position={"x": 300, "y": 200})
+    overlay.hover(position=panel_point(page, "f", 0.3, 0.5))
     tip = page.locator(".lstmlab-trace .tip")
     expect(tip).to_be_visible()
     expect(tip).to_contain_text(re.compile(r"step \d+, unit \d+"))

@@ -3,7 +3,8 @@
 Every cell runs one compiled loop over time (kernels.py) that computes and keeps every gate and state
 as it goes; the input projections x_t W_ih^T for all t come first, in one matrix product. At B = 1 this
 is as fast as torch's fused forward, which keeps nothing but h (benchmarks/trace_speed.py). Sequences
-of a batch are independent and are split between torch's threads.
+of a batch are independent and are split between threads. Nothing here needs torch: models become a
+numpy `Network` first (network.py).
 
 Steps past a sequence's length (see `lengths`) hold NaN in every quantity; `Trace.mask` says which
 steps are real. Final states are taken at each sequence's own last step, as pack_padded_sequence does.
@@ -13,16 +14,16 @@ from __future__ import annotations
 
 import io
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
-import torch
 
 from . import kernels
-from .cells import CELLS, from_torch, kind_of, nonlinearity_of, params_of, variant_of
 from .errors import LabError
-from .step import Params, Step, gru_step, lstm_step, rnn_step
+from .network import CELLS, Network, network_of
+from .step import Step, gru_step, lstm_step, rnn_step
 
 # The quantities each kind records, in the order the seed introduces them.
 QUANTITIES = {
@@ -145,16 +146,8 @@ class Trace(Mapping):
         return cls(meta["kind"], meta["variant"], data, x, lengths, h_n, c_n, meta.get("nonlinearity", "tanh"))
 
 
-def _as_module(model) -> torch.nn.Module:
-    """Whatever holds a recurrent layer: a cell, a torch.nn.LSTM/GRU/RNN, or an object with `.cell`."""
-    cell = getattr(model, "cell", model)
-    if not isinstance(cell, torch.nn.Module):
-        raise LabError(f"expected a recurrent model (LSTM, GRU or RNN); got {type(model).__name__}")
-    return from_torch(cell)
-
-
 def _as_input(x, input_size: int) -> np.ndarray:
-    if isinstance(x, torch.Tensor):
+    if hasattr(x, "detach"):  # a torch tensor
         x = x.detach().cpu().numpy()
     try:
         a = np.asarray(x, dtype=np.float32)
@@ -180,7 +173,7 @@ def _as_input(x, input_size: int) -> np.ndarray:
 def _as_lengths(lengths, B: int, T: int) -> np.ndarray | None:
     if lengths is None:
         return None
-    ln = np.asarray(lengths.cpu() if isinstance(lengths, torch.Tensor) else lengths)
+    ln = np.asarray(lengths.cpu() if hasattr(lengths, "cpu") else lengths)
     if ln.shape != (B,) or not np.issubdtype(ln.dtype, np.integer):
         raise LabError(f"lengths must be {B} whole number(s), one per sequence; got {ln.dtype} {ln.shape}")
     if ln.min() < 1 or ln.max() > T:
@@ -190,17 +183,16 @@ def _as_lengths(lengths, B: int, T: int) -> np.ndarray | None:
 
 def trace(model, x, lengths=None) -> Trace:
     """Run `model` over x ((T, F) or (B, T, F), numpy or torch) and record every gate at every step."""
-    m = _as_module(model)
-    kind = kind_of(m)
-    xa = _as_input(x, m.input_size)
+    net = network_of(model)
+    kind = net.kind
+    xa = _as_input(x, net.input_size)
     batched = xa.ndim == 3
     if lengths is not None and not batched:
         raise LabError("lengths apply to a padded batch x of shape (B, T, F); one sequence (T, F) has its own")
     x3 = np.ascontiguousarray(xa if batched else xa[None])  # (B, T, F)
     B, T, _ = x3.shape
     ln = _as_lengths(lengths, B, T)
-    with torch.no_grad():
-        bufs = _RUN[kind](m, torch.from_numpy(x3))  # each (B, T, .)
+    bufs = _RUN[kind](net, x3)  # each (B, T, .)
     last = (ln - 1) if ln is not None else np.full(B, T - 1)
     h_n = bufs["h"][np.arange(B), last].copy()
     c_n = bufs["c"][np.arange(B), last].copy() if "c" in bufs else None
@@ -218,44 +210,47 @@ def trace(model, x, lengths=None) -> Trace:
     arrays.update({k: shape(v) for k, v in bufs.items() if k.startswith("pre_")})
     if not batched:
         h_n, c_n = h_n[0], None if c_n is None else c_n[0]
-    return Trace(kind, variant_of(m), arrays, xa, ln, h_n, c_n, nonlinearity_of(m))
+    return Trace(kind, net.variant, arrays, xa, ln, h_n, c_n, net.nonlinearity)
 
 
-def _empty(*shape) -> torch.Tensor:
-    """An uninitialised float32 tensor allocated by numpy, which asks Linux for huge pages on large
-    arrays: a 10,000-step trace then takes a few dozen page faults instead of ~12,000."""
-    return torch.from_numpy(np.empty(shape, np.float32))
+def _empty(*shape) -> np.ndarray:
+    """An uninitialised float32 array; numpy asks Linux for huge pages on large arrays, so a 10,000-step
+    trace takes a few dozen page faults instead of ~12,000."""
+    return np.empty(shape, np.float32)
 
 
-def _weights(m):
-    """W_ih^T, W_hh^T (contiguous) and the two biases as float32 tensors."""
-    p = params_of(m)
-    w_ih, w_hh = p.weight_ih.detach().float(), p.weight_hh.detach().float()
-    return w_ih.t().contiguous(), w_hh.t().contiguous(), p.bias_ih.detach().float(), p.bias_hh.detach().float()
-
-
-def _lstm(m, x):
-    """All LSTM variants: the input projections in one product, then the compiled loop over time,
-    the batch split between torch's threads (sequences are independent)."""
+def _input_projection(net: Network, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """x_t W_ih^T + bias for every step at once: (B, T, F) -> (B, T, G*H), one matrix product."""
     B, T, F = x.shape
-    H = m.hidden_size
-    w_ih_t, w_hh_t, b_ih, b_hh = _weights(m)
-    z = _empty(B, T, 4 * H)
-    torch.addmm(b_ih + b_hh, x.reshape(-1, F), w_ih_t, out=z.view(-1, 4 * H))
-    z = z.numpy()
-    p = params_of(m).peephole
-    peep = np.zeros((3, H), np.float32) if p is None else np.ascontiguousarray(p.detach().float().numpy())
-    s, c, h = np.empty_like(z), _empty(B, T, H).numpy(), _empty(B, T, H).numpy()
+    out = _empty(B, T, net.params.weight_ih.shape[0])
+    np.matmul(x.reshape(-1, F), net.params.weight_ih.T, out=out.reshape(B * T, -1))
+    out += bias
+    return out
+
+
+def _recurrent_t(net: Network) -> np.ndarray:
+    return np.ascontiguousarray(net.params.weight_hh.T)  # W_hh^T (H, G*H)
+
+
+def _lstm(net: Network, x: np.ndarray) -> dict:
+    """All LSTM variants: the input projections in one product, then the compiled loop over time,
+    the batch split between threads (sequences are independent)."""
+    B, T, _ = x.shape
+    H = net.hidden_size
+    p = net.params
+    z = _input_projection(net, x, p.bias_ih + p.bias_hh)
+    peep = np.zeros((3, H), np.float32) if p.peephole is None else np.ascontiguousarray(p.peephole)
+    s, c, h = np.empty_like(z), _empty(B, T, H), _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
-    code = kernels.VARIANT_CODES[variant_of(m)]
-    w = w_hh_t.numpy()
+    code = kernels.VARIANT_CODES[net.variant]
+    w = _recurrent_t(net)
 
     def run(b0, b1):
         kernels.lstm_loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
 
     _split(B, run)
     bufs = {"h": h, "c": c}
-    removed = {"nfg": "f", "cifg": "i", "nig": "i", "nog": "o"}.get(variant_of(m))
+    removed = {"nfg": "f", "cifg": "i", "nig": "i", "nog": "o"}.get(net.variant)
     for k, name in enumerate("ifgo"):
         bufs[name] = s[..., k * H : (k + 1) * H]
     for k, name in enumerate("ifgo"):
@@ -268,9 +263,9 @@ _POOL: list = []
 
 
 def _split(B: int, run) -> None:
-    """run(b0, b1) over the batch, in as many contiguous parts as torch has threads (the compiled
-    loop releases the GIL); one sequence runs in the calling thread."""
-    parts = min(B, max(1, torch.get_num_threads()))
+    """run(b0, b1) over the batch, in as many contiguous parts as there are cores (the compiled loops
+    release the GIL); one part runs in the calling thread."""
+    parts = min(B, max(1, os.cpu_count() or 1))
     if parts == 1:
         run(0, B)
         return
@@ -285,16 +280,13 @@ def _split(B: int, run) -> None:
         f.result()
 
 
-def _gru(m, x):
-    B, T, F = x.shape
-    H = m.hidden_size
-    w_ih_t, w_hh_t, b_ih, b_hh = _weights(m)
-    gi = _empty(B, T, 3 * H)
-    torch.addmm(b_ih, x.reshape(-1, F), w_ih_t, out=gi.view(-1, 3 * H))
-    gi = gi.numpy()
-    pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H).numpy()
+def _gru(net: Network, x: np.ndarray) -> dict:
+    B, T, _ = x.shape
+    H = net.hidden_size
+    gi = _input_projection(net, x, net.params.bias_ih)
+    pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
-    w, bh = w_hh_t.numpy(), b_hh.numpy()
+    w, bh = _recurrent_t(net), np.ascontiguousarray(net.params.bias_hh)
     _split(B, lambda b0, b1: kernels.gru_loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
     bufs = {"h": h}
     for k, name in enumerate("rzn"):
@@ -303,16 +295,13 @@ def _gru(m, x):
     return bufs
 
 
-def _rnn(m, x):
-    B, T, F = x.shape
-    H = m.hidden_size
-    w_ih_t, w_hh_t, b_ih, b_hh = _weights(m)
-    z = _empty(B, T, H)
-    torch.addmm(b_ih + b_hh, x.reshape(-1, F), w_ih_t, out=z.view(-1, H))
-    z = z.numpy()
-    h = _empty(B, T, H).numpy()
+def _rnn(net: Network, x: np.ndarray) -> dict:
+    B, T, _ = x.shape
+    H = net.hidden_size
+    z = _input_projection(net, x, net.params.bias_ih + net.params.bias_hh)
+    h = _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
-    w, relu = w_hh_t.numpy(), nonlinearity_of(m) == "relu"
+    w, relu = _recurrent_t(net), net.nonlinearity == "relu"
     _split(B, lambda b0, b1: kernels.rnn_loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
     return {"h": h, "pre_h": z}
 
@@ -325,20 +314,18 @@ def step_at(model, tr: Trace, t: int, sequence: int = 0) -> Step:
     """Step t of a traced sequence, recomputed by the readable single-step function from the trace's
     h_{t-1} and C_{t-1} (zeros at t = 0): the numbers an equation panel shows. Adds 'x', 'h_prev' and,
     for an LSTM, 'c_prev' to the step's values."""
-    m = _as_module(model)
-    kind = kind_of(m)
+    net = network_of(model)
+    kind = net.kind
     if not 0 <= t < tr.steps:
         raise LabError(f"step must be between 0 and {tr.steps - 1}; got {t}")
     pick = (lambda a: a[sequence]) if tr.batched else (lambda a: a)
     x = pick(tr.x)[t]
     H = tr.hidden_size
     h_prev = pick(tr["h"])[t - 1] if t > 0 else np.zeros(H, np.float32)
-    p = params_of(m)
-    p = Params(*(None if a is None else a.detach().float().numpy() for a in
-                 (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh, p.peephole)))
+    p = net.params
     if kind == "lstm":
         c_prev = pick(tr["c"])[t - 1] if t > 0 else np.zeros(H, np.float32)
-        s = lstm_step(p, x, h_prev, c_prev, variant_of(m))
+        s = lstm_step(p, x, h_prev, c_prev, net.variant)
         return Step({**s.values, "x": x, "h_prev": h_prev, "c_prev": c_prev})
-    s = gru_step(p, x, h_prev) if kind == "gru" else rnn_step(p, x, h_prev, nonlinearity_of(m))
+    s = gru_step(p, x, h_prev) if kind == "gru" else rnn_step(p, x, h_prev, net.nonlinearity)
     return Step({**s.values, "x": x, "h_prev": h_prev})

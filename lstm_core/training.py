@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .cells import CELLS, make_cell
+from .cells import CELLS, SequenceModel, make_cell
 from .errors import LabError, choose
 from .metrics import better, evaluate, latency_per_step, masked_loss
-from .models import Checkpoint, SequenceModel, versions
+from .models import Checkpoint, versions
 from .normalise import Normalisation, fit_normalisation
 from .step import VARIANTS
 from .tasks import TASKS, TaskData, make_task
@@ -232,7 +232,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | Non
                  "description": data.description, "metric": data.metric, "loss": data.loss,
                  "readout": data.readout, "n_outputs": data.n_outputs, "baseline": data.baseline,
                  "feature_names": list(data.feature_names), "output_names": list(data.output_names)}
-    ckpt = Checkpoint(model, task=task_info, normalisation=norm,
+    ckpt = Checkpoint.from_model(model, task=task_info, normalisation=norm,
                       vocab=tuple(data.feature_names) if data.task == "charlm" else None,
                       history=[dataclasses.asdict(r) for r in history], metrics=metrics, seed=cfg.seed,
                       config=dataclasses.asdict(cfg), versions=versions(), source="trained")

@@ -138,19 +138,23 @@ def lstm_equations(s, j: int, variant: str = "vanilla") -> list[str]:
     c_prev = float(np.asarray(s["c_prev"])[j])
     peep = variant == "peephole"
     pre = r"W_{%s}\,[h_{t-1}, x_t] + b_{%s}"
+
+    def sigma_gate(key: str, peephole: str) -> list[str]:  # one sigmoid gate: its equation, then its numbers
+        extra = rf" + p_{key} \odot {peephole}" if peep else ""
+        return [rf"{key}_t = \sigma({pre % (key, key)}{extra})",
+                rf"= \sigma({_n(v['pre_' + key])}) = {_n(v[key])}"]
+
     lines = []
     if variant == "nfg":
         lines.append(r"f_t = 1 \quad\text{(no forget gate)}")
     else:
-        extra = r" + p_f \odot C_{t-1}" if peep else ""
-        lines += [rf"f_t = \sigma({pre % ('f', 'f')}{extra})", rf"= \sigma({_n(v['pre_f'])}) = {_n(v['f'])}"]
+        lines += sigma_gate("f", "C_{t-1}")
     if variant == "cifg":
         lines.append(rf"i_t = 1 - f_t = 1 - {_n(v['f'])} = {_n(v['i'])}")
     elif variant == "nig":
         lines.append(r"i_t = 1 \quad\text{(no input gate)}")
     else:
-        extra = r" + p_i \odot C_{t-1}" if peep else ""
-        lines += [rf"i_t = \sigma({pre % ('i', 'i')}{extra})", rf"= \sigma({_n(v['pre_i'])}) = {_n(v['i'])}"]
+        lines += sigma_gate("i", "C_{t-1}")
     if variant == "niaf":
         lines += [rf"\tilde C_t = {pre % ('c', 'c')} \quad\text{{(no tanh)}}", rf"= {_n(v['g'])}"]
     else:
@@ -160,8 +164,7 @@ def lstm_equations(s, j: int, variant: str = "vanilla") -> list[str]:
     if variant == "nog":
         lines.append(r"o_t = 1 \quad\text{(no output gate)}")
     else:
-        extra = r" + p_o \odot C_t" if peep else ""
-        lines += [rf"o_t = \sigma({pre % ('o', 'o')}{extra})", rf"= \sigma({_n(v['pre_o'])}) = {_n(v['o'])}"]
+        lines += sigma_gate("o", "C_t")
     if variant == "noaf":
         lines += [r"h_t = o_t \odot C_t", rf"= {_n(v['o'])} \times {_p(v['c'])} = {_n(v['h'])}"]
     else:

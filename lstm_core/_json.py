@@ -17,7 +17,7 @@ import json
 
 import numpy as np
 
-from ._table import BOM, Table, check_limits, decode_utf8
+from ._table import Table, check_limits, decode_utf8, strip_bom
 from .errors import LabError
 
 _KEYS = ("sequences", "feature_names", "sequence_ids")
@@ -25,10 +25,7 @@ _KEYS = ("sequences", "feature_names", "sequence_ids")
 
 def read_json(data: bytes, source: str, options) -> Table:
     notes = []
-    if data.startswith(BOM):
-        notes.append("removed a UTF-8 byte-order mark")
-        data = data[len(BOM):]
-    text = decode_utf8(data)
+    text = decode_utf8(strip_bom(data, notes))
     try:
         obj = json.loads(text)
     except json.JSONDecodeError as e:

@@ -201,3 +201,11 @@ def _ffill(table: Table, v: np.ndarray, nan: np.ndarray) -> np.ndarray:
         table.notes.append(f"forward-filled {rows.size} missing value{'s' * (rows.size > 1)} in "
                            f"{table.feature(j)} ({join_places(table.place(rows[:_SHOWN]), rows.size)}){back}")
     return v
+
+
+def strip_bom(data: bytes, notes: list) -> bytes:
+    """Drop a UTF-8 byte-order mark (and say so in the notes)."""
+    if data.startswith(BOM):
+        notes.append("removed a UTF-8 byte-order mark")
+        return data[len(BOM):]
+    return data

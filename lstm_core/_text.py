@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._table import BOM, Table, check_limits, decode_utf8
+from ._table import Table, check_limits, decode_utf8, strip_bom
 from .errors import LabError
 
 _SHOWN = 5
@@ -18,10 +18,7 @@ _SHOWN = 5
 
 def read_text(data: bytes, source: str, options) -> Table:
     notes = []
-    if data.startswith(BOM):
-        notes.append("removed a UTF-8 byte-order mark")
-        data = data[len(BOM):]
-    text = decode_utf8(data)
+    text = decode_utf8(strip_bom(data, notes))
     if "\r\n" in text:
         text = text.replace("\r\n", "\n")
         notes.append("converted Windows line endings to \\n")

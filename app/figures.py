@@ -191,21 +191,6 @@ def rnn_equation(s, j: int) -> list[str]:
     return [r"h_t = \tanh(W\,[h_{t-1}, x_t] + b)", rf"= \tanh({_n(pre)}) = {_n(h)}"]
 
 
-def pre_activation_parts(p: lstm_core.Params, x_t, h_prev, j: int, gates: str):
-    """Where each pre-activation of unit j comes from: input part, recurrent part, bias."""
-    H = p.hidden_size
-    rows = []
-    for k, name in enumerate(gates):
-        r = k * H + j
-        xin = float(np.dot(np.asarray(p.weight_ih[r]), x_t))
-        rec = float(np.dot(np.asarray(p.weight_hh[r]), h_prev))
-        bias = float(p.bias_ih[r] + p.bias_hh[r])
-        rows.append({"gate": name, "W·x_t": xin, "U·h_{t-1}": rec, "bias": bias, "sum": xin + rec + bias})
-    import pandas as pd
-
-    return pd.DataFrame(rows).set_index("gate")
-
-
 def input_csv(x: np.ndarray, feature_names: tuple) -> str:
     """The model's input (T, F) as CSV text: one row per step."""
     import pandas as pd

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import streamlit as st
 
 from . import data, figures
@@ -54,6 +56,15 @@ def data_preview() -> None:
             st.caption("Normalisation fitted on this file (x_norm = (x − shift) / scale):")
             st.dataframe({"feature": list(result.feature_names), "shift": result.normalisation.shift,
                           "scale": result.normalisation.scale}, hide_index=True)
+        stem = result.source.rsplit(".", 1)[0]
+        c1, c2 = st.columns(2)
+        c1.download_button("Every sequence as read (CSV, normalised if chosen)",
+                           lambda: result.to_frame().to_csv(index=False), file_name=f"{stem}-sequences.csv",
+                           mime="text/csv")
+        if result.normalisation is not None:
+            c2.download_button("Normalisation parameters (JSON)",
+                               lambda: json.dumps(result.normalisation.to_dict(), indent=1),
+                               file_name=f"{stem}-normalisation.json", mime="application/json")
 
 
 def exports(sel: Selection, main_tr, rnn_tr) -> None:

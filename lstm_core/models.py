@@ -205,19 +205,28 @@ def load_model(source, name: str | None = None, max_bytes: int = MAX_MODEL_BYTES
         raise LabError(f"{name}: the file is empty")
     if _is_npz_checkpoint(raw):
         return _load_npz(raw, name)
+    if not (raw.startswith(b"PK") or raw.startswith(b"\x80")):  # neither a torch zip nor a pickle
+        kind = "a NumPy array (.npy)" if raw.startswith(b"\x93NUMPY") else "not a model file"
+        raise LabError(f"{name}: {kind}; expected a checkpoint of this app (.npz or .pt), or a PyTorch "
+                       "state_dict or torch.nn.LSTM/GRU/RNN saved with torch.save")
+    if raw.startswith(b"PK") and not _zip_has(raw, "data.pkl"):
+        raise LabError(f"{name}: a zip file that is neither a checkpoint of this app nor a PyTorch file")
     from .torch_files import load_torch_file  # a torch file: torch is needed from here on
 
     return load_torch_file(raw, name)
 
 
-def _is_npz_checkpoint(raw: bytes) -> bool:
-    if not raw.startswith(b"PK"):
-        return False
+def _zip_has(raw: bytes, member: str) -> bool:
+    """Does the zip archive in `raw` hold a file called `member` (at any depth)?"""
     try:
         with zipfile.ZipFile(io.BytesIO(raw)) as z:
-            return "meta.npy" in z.namelist()
+            return any(n == member or n.endswith("/" + member) for n in z.namelist())
     except (zipfile.BadZipFile, OSError, ValueError):
         return False
+
+
+def _is_npz_checkpoint(raw: bytes) -> bool:
+    return raw.startswith(b"PK") and _zip_has(raw, "meta.npy")
 
 
 def _load_npz(raw: bytes, name: str) -> Checkpoint:

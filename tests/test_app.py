@@ -4,6 +4,7 @@ against lstm_core run independently on the same model and input."""
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -169,3 +170,14 @@ def test_a_sample_file_in_one_click_and_a_bad_one_keeps_the_previous_sequence():
     assert not at.error
     at.selectbox(key="upload_sequence").set_value(2).run()
     assert not at.exception and "many_sequences.csv (sequence" in at.caption[0].value
+
+
+def test_every_unit_view_shows_the_whole_layer_at_the_step():
+    at = fresh()
+    at.slider(key="step").set_value(30).run()
+    at.toggle(key="layer_view").set_value(True).run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    tr = reference_trace("adding")
+    np.testing.assert_allclose(table["c"].to_numpy(), tr["c"][30], atol=1e-5)
+    np.testing.assert_allclose(table["h_prev"].to_numpy(), tr["h"][29], atol=1e-5)

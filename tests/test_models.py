@@ -143,8 +143,10 @@ def test_unusable_contents_get_a_specific_message(make, message):
 
 @pytest.mark.parametrize("raw, message", [
     (b"", "the file is empty"),
-    (b"definitely not a model", "not a weights-only PyTorch file"),
-    (b"PK\x03\x04" + b"\x00" * 40, "not a readable PyTorch file"),
+    (b"definitely not a model", "not a model file; expected a checkpoint of this app"),
+    (b"\x93NUMPY" + b"\x00" * 40, "a NumPy array"),
+    (b"PK\x03\x04" + b"\x00" * 40, "a zip file that is neither a checkpoint of this app nor a PyTorch file"),
+    (b"\x80\x02garbage", "refused f.pt: not a weights-only PyTorch file"),
 ])
 def test_malformed_files_are_refused(raw, message):
     with pytest.raises(LabError, match=message):

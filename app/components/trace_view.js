@@ -163,14 +163,16 @@ function drawColourBar(ctx, box, luts) {
   ctx.fillText(fmt(p.vmax), x + w + 4, box.y + 10);
   ctx.fillText(fmt(p.vmin), x + w + 4, box.y + box.h - 2);
   if (p.vmin < 0 && p.vmax > 0) ctx.fillText("0", x + w + 4, box.y + box.h * (p.vmax / (p.vmax - p.vmin)) + 4);
-  // units, rotated, right of the numbers
+  // units, rotated, right of the widest number
+  const numbers = Math.max(...[p.vmax, p.vmin].map((v) => ctx.measureText(fmt(v)).width));
   ctx.save();
-  ctx.translate(x + w + 50, box.y + box.h / 2);
+  ctx.translate(x + w + 4 + numbers + 12, box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
   ctx.font = `11px ${FONT}`;
   ctx.fillStyle = "#333";
-  if (!box.narrow && ctx.measureText(p.units).width <= box.h + 20) ctx.fillText(p.units, 0, 0);
+  const fits = x + w + 4 + numbers + 18 <= box.x + box.w + M.right;
+  if (!box.narrow && fits && ctx.measureText(p.units).width <= box.h + 20) ctx.fillText(p.units, 0, 0);
   ctx.restore();
 }
 

@@ -85,11 +85,16 @@ def stepper() -> None:
         step_bridge(t, T, _seek)
     with numbers:
         st.markdown(f"##### The step in numbers: t = {t}")
-        st.number_input("Unit shown (of the hidden layer)", 0, sel.main.hidden_size - 1, key=K.unit)
+        c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+        c1.number_input("Unit shown (of the hidden layer)", 0, sel.main.hidden_size - 1, key=K.unit)
+        c2.toggle("Every unit", key=K.layer_view, help="The whole layer at this step as a table of vectors.")
         j = int(ss[K.unit])
         s = lstm_core.step_at(sel.main, main_tr, t)
         eqs = figures.lstm_equations(s, j, sel.main.variant) if sel.main.kind == "lstm" else figures.gru_equations(s, j)
         st.latex(figures.aligned(eqs))
+        if ss[K.layer_view]:
+            st.dataframe(figures.layer_table(s, ("h_prev", "c_prev", *main_tr.quantities)), height=240,
+                         column_config={k: st.column_config.NumberColumn(format="%.3f") for k in s.keys()})
         rs = lstm_core.step_at(sel.rnn, rnn_tr, t)
         st.caption("The vanilla RNN beside it, same unit:")
         st.latex(figures.aligned(figures.rnn_equation(rs, min(j, sel.rnn.hidden_size - 1))))

@@ -55,6 +55,13 @@ LSTM_EQUATIONS = {
 }
 RNN_EQUATION = r"h_t = \tanh(W\,[h_{t-1}, x_t] + b)"
 
+EVALUATION_CHECKLIST = (
+    "Training and validation loss by epoch.",
+    "A metric for the task: accuracy / F1 / perplexity / RMSE.",
+    "Horizon-wise error for forecasting.",
+    "The overfitting gap (validation − training loss).",
+    "Inference latency on long sequences.",
+)
 PRACTICAL_ADVICE = (
     "Normalise features (z-score, fitted on the training split only).",
     "Batch sequences of different lengths with padding + masking.",

@@ -88,3 +88,26 @@ def exports(sel: Selection, main_tr, rnn_tr) -> None:
         if st.toggle("Show every heatmap as a plotly figure (zoom, and plotly's own PNG export)", key=K.plotly_figures):
             for key in main_tr.quantities:
                 st.plotly_chart(figures.heatmap_figure(main_tr, key, int(st.session_state[K.step])))
+
+
+def seed_notes() -> None:
+    """The notes the product grew from: equations, variants, practical advice, the evaluation checklist."""
+    import lstm_core
+
+    from .content import EVALUATION_CHECKLIST, LSTM_EQUATIONS, PRACTICAL_ADVICE, QUANTITIES, RNN_EQUATION
+
+    with st.expander("The LSTM in one page: equations, what each gate does, variants, training advice"):
+        c1, c2 = st.columns(2)
+        with c1:
+            st.latex(figures.aligned([LSTM_EQUATIONS[k] for k in ("f", "i", "g", "c", "o", "h")]))
+            st.markdown("\n".join(f"- **{QUANTITIES[k].name}** (${QUANTITIES[k].latex}$): {QUANTITIES[k].intuition}"
+                                   for k in ("f", "i", "g", "c", "o", "h")))
+            st.caption("Vanilla RNN, for comparison:")
+            st.latex(RNN_EQUATION)
+        with c2:
+            st.markdown("**Variants** (Greff et al. 2017; pick one in the sidebar)\n\n"
+                        + "\n".join(f"- `{v}`: {d}" for v, d in lstm_core.VARIANTS.items()))
+            st.markdown("**Practical advice** (what the training code does)\n\n"
+                        + "\n".join(f"- {a}" for a in PRACTICAL_ADVICE))
+            st.markdown("**Evaluation checklist** (what every training run reports)\n\n"
+                        + "\n".join(f"{k}. {a}" for k, a in enumerate(EVALUATION_CHECKLIST, 1)))

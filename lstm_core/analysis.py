@@ -38,12 +38,3 @@ def memory_curve(model, x, step: int, feature: int = 0, eps: float = 1.0) -> Mem
     dc = np.linalg.norm(tr["c"][1].astype(np.float64) - tr["c"][0], axis=1) if "c" in tr else None
     return MemoryCurve(step, feature, float(eps), dh, dc)
 
-
-def half_life(curve: np.ndarray, step: int) -> int | None:
-    """Steps after `step` until the change first falls below half its largest value after `step`
-    (None if it never does within the sequence)."""
-    after = curve[step:]
-    if after.size == 0 or after.max() == 0:
-        return None
-    below = np.flatnonzero(after[int(np.argmax(after)) :] < after.max() / 2)
-    return None if below.size == 0 else int(np.argmax(after)) + int(below[0])

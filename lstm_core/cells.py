@@ -15,10 +15,9 @@ import numpy as np
 import torch
 
 from .errors import LabError, choose
+from .models import READOUTS
 from .network import CELLS, NONLINEARITIES, Network
 from .step import VARIANTS, Params, lstm_step
-
-READOUTS = ("final", "per_step")
 
 
 class LSTM(torch.nn.LSTM):

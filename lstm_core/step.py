@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import LabError, choose
+from .errors import choose
 
 # The LSTM variants of Greff et al. (2017), "LSTM: A Search Space Odyssey", by name.
 VARIANTS = {
@@ -162,8 +162,3 @@ def rnn_step(p: Params, x_t, h_prev, nonlinearity: str = "tanh") -> Step:
     v["h"] = act(v["pre_h"])
     return Step(v)
 
-
-def check_state(name: str, a, hidden_size: int):
-    if a.shape[-1] != hidden_size:
-        raise LabError(f"{name} must have {hidden_size} units; got shape {tuple(a.shape)}")
-    return a

@@ -181,3 +181,11 @@ def test_every_unit_view_shows_the_whole_layer_at_the_step():
     tr = reference_trace("adding")
     np.testing.assert_allclose(table["c"].to_numpy(), tr["c"][30], atol=1e-5)
     np.testing.assert_allclose(table["h_prev"].to_numpy(), tr["h"][29], atol=1e-5)
+
+
+def test_the_seed_notes_are_on_the_page():
+    at = fresh()
+    notes = next(e for e in at.expander if e.label.startswith("The LSTM in one page"))
+    text = " ".join(m.value for m in notes.markdown)
+    assert "What memory should I erase?" in text and "Clip gradient norms" in text and "cifg" in text
+    assert r"\tilde C_t &= \tanh(W_c" in notes.latex[0].value

@@ -24,9 +24,9 @@ def memory(sel: Selection, box) -> None:
         step_follower(t)
         st.markdown("##### Memory at a glance: nudge one input, watch how long each model still feels it")
         c1, c2, c3 = st.columns([1, 1, 3])
-        if st.session_state.get("_nudge_for") != sel.x_id:  # a new input: nudge its first marked step
+        if st.session_state.get(S.NUDGE_FOR) != sel.x_id:  # a new input: nudge its first marked step
             st.session_state[K.nudge_step] = min(sel.marks[0] if sel.marks else 0, T - 1)
-            st.session_state["_nudge_for"] = sel.x_id
+            st.session_state[S.NUDGE_FOR] = sel.x_id
         nudge = c1.number_input("Nudged step", 0, T - 1, key=K.nudge_step)
         F = sel.x.shape[1]
         st.session_state[K.nudge_feature] = min(int(st.session_state[K.nudge_feature]), F - 1)

@@ -42,7 +42,7 @@ class Selection:
         return f"{self.main.describe()} vs. {self.rnn.describe()}"
 
 
-def _main_model(task: str, F: int | None, messages: list) -> Checkpoint | None:
+def _main_model(task: str, F: int | None, messages: list) -> Checkpoint:
     ss = st.session_state
     source = ss[S.KEYS.model_source]
     if source == "uploaded" and ss.get(S.UPLOADED_MODEL) is not None:

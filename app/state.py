@@ -43,7 +43,12 @@ FILE_WIDGETS = ("sequence_upload", "model_upload")
 KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS)})  # S.KEYS.task == "task": typos fail loudly
 URL_KEYS = ("task", "model_source", "cell", "variant", "hidden", "model_seed", "sequence_source", "example_seed",
             "example_length", "sample_file", "step", "unit")
-# Values the app keeps between runs that are not widgets (parsed uploads, messages).
+# Values the app keeps between runs that are not widgets (parsed uploads, messages, bookkeeping).
+STATE_READY = "_state_ready"  # init() has read the URL once
+TIMER_TICK = "_timer_tick"  # the next stepping-fragment run, if no widget moved, is a play-timer tick
+PLAY_CHANGED = "_play_changed"  # Play was toggled: a full run restarts or stops the timer
+NUDGE_FOR = "_nudge_for"  # the input whose memory chart the nudged step was chosen for
+LAST_FILE = "_last_sequence_file"  # (bytes, name) of the last file, to re-read it with other options
 UPLOADED_SEQUENCES = "uploaded_sequences"
 UPLOADED_MODEL = "uploaded_model"
 UPLOAD_ERROR = "upload_error"
@@ -61,7 +66,7 @@ def _parse(value: str, default):
 def init() -> None:
     """Fill in missing keys: from the URL on the first run where it says so, else the default. Keys that
     exist are written back, which keeps widget values when the user visits another page and returns."""
-    first = not st.session_state.get("_state_ready")
+    first = not st.session_state.get(STATE_READY)
     params = st.query_params
     for key, default in SCHEMA.items():
         if key in st.session_state:
@@ -74,7 +79,7 @@ def init() -> None:
             except ValueError:
                 value = default
         st.session_state[key] = value
-    st.session_state["_state_ready"] = True
+    st.session_state[STATE_READY] = True
 
 
 def sync_url() -> None:

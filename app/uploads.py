@@ -17,7 +17,6 @@ from . import state as S
 K = S.KEYS
 MAX_UPLOAD_BYTES = 20 * 2**20  # the app's own limit, checked before parsing (Streamlit's is in config.toml)
 MAX_UPLOAD_STEPS = 100_000
-LAST_FILE = "_last_sequence_file"  # (bytes, name) of the last file, to re-read it with other options
 
 
 def sample_files() -> list[str]:
@@ -42,7 +41,7 @@ def _read(raw: bytes, name: str) -> None:
     ss = st.session_state
     from lstm_core.readers import read_sequences
 
-    ss[LAST_FILE] = (raw, name)
+    ss[S.LAST_FILE] = (raw, name)
     try:
         result = read_sequences(raw, name=name, options=_options())
     except lstm_core.LabError as e:
@@ -74,7 +73,7 @@ def on_sample_pick() -> None:
 
 def on_read_options() -> None:
     """Read the last file again with the new NaN policy, normalisation or columns."""
-    last = st.session_state.get(LAST_FILE)
+    last = st.session_state.get(S.LAST_FILE)
     if last is not None:
         _read(*last)
 

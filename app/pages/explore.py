@@ -38,23 +38,20 @@ numbers = right.container()
 memory_box = st.container()
 
 
+def _seek(step: int | None = None) -> None:
+    """A user moved the step (None: the slider already did): the next fragment run is not a timer tick."""
+    if step is not None:
+        st.session_state[K.step] = max(0, min(T - 1, step))
+    st.session_state[S.TIMER_TICK] = False
+
+
 def _move(delta: int) -> None:
-    st.session_state[K.step] = max(0, min(T - 1, int(st.session_state[K.step]) + delta))
-    st.session_state["_timer_tick"] = False
-
-
-def _seek(step: int) -> None:
-    st.session_state[K.step] = max(0, min(T - 1, step))
-    st.session_state["_timer_tick"] = False
-
-
-def _slid() -> None:
-    st.session_state["_timer_tick"] = False
+    _seek(int(st.session_state[K.step]) + delta)
 
 
 def _toggle_play() -> None:
-    st.session_state["_timer_tick"] = False
-    st.session_state["_play_changed"] = True
+    _seek()
+    st.session_state[S.PLAY_CHANGED] = True
     if st.session_state[K.playing] and st.session_state[K.step] >= T - 1:
         st.session_state[K.step] = 0  # play again from the start
 
@@ -66,21 +63,21 @@ interval = max(0.1, 1 / speed)
 @st.fragment(run_every=interval if st.session_state[K.playing] else None)
 def stepper() -> None:
     ss = st.session_state
-    if ss.pop("_play_changed", False):
+    if ss.pop(S.PLAY_CHANGED, False):
         st.rerun()  # a full run starts or stops the fragment's timer
-    if ss[K.playing] and ss.get("_timer_tick"):
+    if ss[K.playing] and ss.get(S.TIMER_TICK):
         ss[K.step] = min(T - 1, int(ss[K.step]) + max(1, round(speed * interval)))
         if ss[K.step] >= T - 1:
             ss[K.playing] = False
             st.rerun()  # a full run drops the timer
-    ss["_timer_tick"] = True
+    ss[S.TIMER_TICK] = True
     t = int(ss[K.step])
     S.sync_url()
     with controls:
         c = st.columns([1.2, 1.5, 6, 1.2], vertical_alignment="bottom")
         c[0].button("◀ Back", on_click=_move, args=(-1,), disabled=t <= 0, width="stretch")
         c[1].button("Forward ▶", on_click=_move, args=(1,), disabled=t >= T - 1, width="stretch")
-        c[2].slider("Time step t", 0, max(1, T - 1), key=K.step, on_change=_slid, disabled=T == 1)
+        c[2].slider("Time step t", 0, max(1, T - 1), key=K.step, on_change=_seek, disabled=T == 1)
         c[3].toggle("Play", key=K.playing, on_change=_toggle_play)
         step_bridge(t, T, _seek)
     with numbers:

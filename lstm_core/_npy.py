@@ -14,13 +14,14 @@ Booleans become 1/0 (with a note).
 from __future__ import annotations
 
 import io
+import math
 import warnings
 import zipfile
 import zlib
 
 import numpy as np
 
-from ._table import Table, check_limits
+from ._table import MAX_CELLS, Table, check_limits, check_size
 from .errors import LabError
 
 _X_KEYS = ("x", "lengths", "feature_names", "sequence_ids")
@@ -28,9 +29,21 @@ _X_KEYS = ("x", "lengths", "feature_names", "sequence_ids")
 _UNPACK_FACTOR = 4
 
 
-def load_array(data: bytes, what: str, text_ok: bool = False) -> np.ndarray:
-    """One .npy payload, header checked first; `what` names it in messages ('the array', "array 'x'")."""
-    f = io.BytesIO(data)
+def load_array(data: bytes, what: str, text_ok: bool = False, check=None) -> np.ndarray:
+    """One .npy payload, header checked first; `what` names it in messages ('the array', "array 'x'").
+
+    check(shape), if given, runs on the header's shape before any data is touched. The array is a
+    read-only view of `data`, never a copy: the one conversion to float32 happens later (settle)."""
+    f = io.BytesIO(data)  # shares `data` until written to, which it never is
+    shape, fortran, dtype = _header(f, what, text_ok)
+    _check_count(shape, dtype, what, len(data) - f.tell())
+    if check is not None:
+        check(shape)
+    return _view(data, f.tell(), shape, fortran, dtype)
+
+
+def _header(f, what: str, text_ok: bool) -> tuple[tuple, bool, np.dtype]:
+    """Version, shape, order and dtype from the stream's .npy header, checked; the stream is left at the data."""
     fmt = np.lib.format
     try:
         version = fmt.read_magic(f)
@@ -46,16 +59,28 @@ def load_array(data: bytes, what: str, text_ok: bool = False) -> np.ndarray:
     except Exception as e:  # numpy's header parser raises ValueError, SyntaxError, TokenError, ...
         raise LabError(f"{what} is not valid .npy data: {e}") from None
     _check_dtype(dtype, what, text_ok)
-    need = int(np.prod(shape, dtype=object)) * dtype.itemsize
-    have = len(data) - f.tell()
+    return shape, fortran, dtype
+
+
+def _check_count(shape: tuple, dtype: np.dtype, what: str, have: int) -> int:
+    """The bytes the header promises, checked against the bytes there are and the element limit."""
+    count = math.prod(shape)
+    if count > MAX_CELLS:  # a zero-width dtype (text '<U0') promises values without bytes
+        raise LabError(f"{what} has shape {shape}: {count} values; the limit is {MAX_CELLS}")
+    need = count * dtype.itemsize
     if need > have:
         raise LabError(f"{what} is truncated: its header promises shape {shape} of {dtype} ({need} bytes), "
                        f"the file holds {have} bytes of data")
-    f.seek(0)
-    try:
-        return fmt.read_array(f, allow_pickle=False)
-    except ValueError as e:
-        raise LabError(f"{what} could not be read: {e}") from None
+    return need
+
+
+def _view(buffer, offset: int, shape: tuple, fortran: bool, dtype: np.dtype) -> np.ndarray:
+    """The array stored at buffer[offset:], without copying it."""
+    count = math.prod(shape)
+    if count == 0 or dtype.itemsize == 0:
+        return np.zeros(shape, dtype)
+    a = np.frombuffer(buffer, dtype=dtype, count=count, offset=offset)
+    return a.reshape(shape[::-1]).T if fortran else a.reshape(shape)
 
 
 def _check_dtype(dtype: np.dtype, what: str, text_ok: bool) -> None:
@@ -73,27 +98,34 @@ def _check_dtype(dtype: np.dtype, what: str, text_ok: bool) -> None:
         raise LabError(f"{what} has dtype {dtype}; expected numbers (float, int or bool)")
 
 
-def _as_table(a: np.ndarray, what: str, options, notes: list[str]) -> Table:
-    ndim = a.ndim
+def _layout(shape: tuple, what: str, options) -> tuple[int, int, int]:
+    """(N, T, F) of an array read as sequences, checked against the limits from its shape alone."""
+    ndim = len(shape)
     if ndim not in (1, 2, 3):
-        raise LabError(f"{what} has shape {a.shape}; expected (T,), (T, F) or (N, T, F)")
-    if 0 in a.shape:
-        axis = {1: "T", 2: "TF", 3: "NTF"}[ndim][a.shape.index(0)]
+        raise LabError(f"{what} has shape {shape}; expected (T,), (T, F) or (N, T, F)")
+    if 0 in shape:
+        axis = {1: "T", 2: "TF", 3: "NTF"}[ndim][shape.index(0)]
         word = {"N": "no sequences", "T": "zero-length sequences", "F": "no features"}[axis]
-        raise LabError(f"{what} has shape {a.shape}: {word} ({axis} = 0)")
+        raise LabError(f"{what} has shape {shape}: {word} ({axis} = 0)")
+    N, T, F = {1: (1, shape[0], 1), 2: (1, *shape), 3: shape}[ndim]
+    check_size(N, T, F, options, lambda: "the sequence" if N == 1 else f"each of the {N} sequences")
+    return N, T, F
+
+
+def _as_table(a: np.ndarray, what: str, options, notes: list[str]) -> Table:
+    N, T, F = _layout(a.shape, what, options)
     if a.dtype.kind not in "fiub":  # text arrays load (for names) but are no sequence
         raise LabError(f"{what} has dtype {a.dtype}; expected numbers (float, int or bool)")
     if a.dtype.kind == "b":
         notes.append(f"{what}: true/false read as 1/0")
-    N, T, F = {1: (1, a.shape[0], 1), 2: (1, *a.shape), 3: a.shape}[ndim]
     lengths = np.full(N, T, dtype=np.int64)
-    check_limits(lengths, F, options)
     names = tuple(f"x{j}" for j in range(F))
     return Table(a.reshape(N * T, F), lengths, names, tuple(map(str, range(N))), notes=notes)
 
 
 def read_npy(data: bytes, source: str, options) -> Table:
-    return _as_table(load_array(data, "the array"), "the array", options, [])
+    a = load_array(data, "the array", check=lambda shape: _layout(shape, "the array", options))
+    return _as_table(a, "the array", options, [])
 
 
 def read_npz(data: bytes, source: str, options) -> Table:
@@ -121,15 +153,25 @@ def _unzip(data: bytes, options) -> dict[str, np.ndarray]:
     if total > _UNPACK_FACTOR * options.max_bytes:
         raise LabError(f"the archive unpacks to {total / 2**20:.1f} MB; the limit is "
                        f"{_UNPACK_FACTOR * options.max_bytes / 2**20:.1f} MB ({_UNPACK_FACTOR} x max_bytes)")
+    names = [m.filename[: -len(".npy")] for m in members]
     arrays = {}
-    for m in members:
-        name = m.filename[: -len(".npy")]
+    for m, name in zip(members, names, strict=True):
+        what = f"array {name!r}"
         try:
-            payload = archive.read(m)
+            with archive.open(m) as stream:  # header first: limits are checked before the data is unpacked
+                shape, fortran, dtype = _header(stream, what, text_ok=name in ("feature_names", "sequence_ids"))
+                need = _check_count(shape, dtype, what, m.file_size - stream.tell())
+                if name == "x" or len(names) == 1:
+                    _layout(shape, what, options)
+                elif "x" not in names and 0 < len(shape) <= 2:  # one sequence per array
+                    check_size(len(names), shape[0], math.prod(shape[1:]), options, lambda w=what: w)
+                payload = stream.read()  # to the end, so the archive's checksum is verified
         except (zipfile.BadZipFile, zlib.error, EOFError, RuntimeError, NotImplementedError) as e:
-            raise LabError(f"array {name!r} could not be unpacked: {e}") from None
-        text_ok = name in ("feature_names", "sequence_ids")
-        arrays[name] = load_array(payload, f"array {name!r}", text_ok=text_ok)
+            raise LabError(f"{what} could not be unpacked: {e}") from None
+        if len(payload) < need:
+            raise LabError(f"{what} is truncated: its header promises {need} bytes of data, the archive "
+                           f"holds {len(payload)}")
+        arrays[name] = _view(payload, 0, shape, fortran, dtype)
     return arrays
 
 

@@ -4,6 +4,9 @@ A Table holds a file's numbers as rows grouped by sequence, in step order: `valu
 (B,), sequence b being rows sum(lengths[:b]) .. sum(lengths[:b+1]). Missing values (refuse, drop or
 forward-fill), infinities, the float32 range and the size limits are handled here once, whatever the
 format, and every message names the place with the format's own words (`place`, `feature`).
+
+The way out is here too: `csv_rows` writes numbers as CSV without a Python loop per row, for the
+exports of a read file (ReadResult.to_csv_bytes) and of a trace (Trace.to_csv_bytes).
 """
 
 from __future__ import annotations
@@ -13,11 +16,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import limits
 from .errors import LabError
 
 BOM = b"\xef\xbb\xbf"
-# Largest padded batch a file may become, in float32 cells (512 MB), checked before anything is built.
-MAX_CELLS = 2**27
+# Largest padded batch a file may become, in float32 cells (limits.py), checked before anything is built.
+MAX_CELLS = limits.MAX_CELLS
 _SHOWN = 5  # places listed in a note before "and N more"
 
 
@@ -104,18 +108,26 @@ def undecodable(data: bytes, offset: int) -> LabError:
 
 def check_limits(lengths: np.ndarray, features: int, options, label=None) -> None:
     """Sequence count, longest sequence and padded size, before anything big is built."""
-    B = len(lengths)
+    def who() -> str:
+        b = int(np.argmax(lengths))
+        return label(b) if label else ("the sequence" if len(lengths) == 1 else f"sequence {b}")
+
+    check_size(len(lengths), int(lengths.max()), features, options, who)
+
+
+def check_size(B: int, longest: int, features: int, options, who=None) -> None:
+    """check_limits from sizes alone (B sequences, the longest of `longest` steps), e.g. an array's header,
+    before its data is read; who() names the longest sequence, or None for the default words."""
     if B > options.max_sequences:
         raise LabError(f"the file has {B} sequences; the limit is {options.max_sequences} (max_sequences)")
-    longest = int(lengths.max())
     if longest > options.max_steps:
-        b = int(np.argmax(lengths))
-        who = label(b) if label else ("the sequence" if B == 1 else f"sequence {b}")
-        raise LabError(f"{who} has {longest} steps; the limit is {options.max_steps} (max_steps)")
+        name = who() if who else ("the sequence" if B == 1 else "a sequence")
+        raise LabError(f"{name} has {longest} steps; the limit is {options.max_steps} (max_steps)")
     cells = B * longest * features
-    if cells > MAX_CELLS:
+    limit = min(MAX_CELLS, getattr(options, "max_cells", MAX_CELLS))
+    if cells > limit:
         raise LabError(f"{B} sequences padded to {longest} steps x {features} features need "
-                       f"{cells * 4 / 2**20:.0f} MB; the limit is {MAX_CELLS * 4 / 2**20:.0f} MB")
+                       f"{cells * 4 / 2**20:.0f} MB; the limit is {limit * 4 / 2**20:.0f} MB (max_cells)")
 
 
 def settle(table: Table, nan_policy: str) -> np.ndarray:
@@ -126,8 +138,8 @@ def settle(table: Table, nan_policy: str) -> np.ndarray:
     values = table.values
     with np.errstate(over="ignore"):  # a value beyond float32 becomes inf here and is reported below
         x = values.astype(np.float32, order="C", copy=False)
-    if np.isfinite(x).all():  # the fast path: one pass over a clean file
-        return x
+    if _all_finite(x):  # the fast path: one pass over a clean file
+        return x if x.flags.writeable else x.copy()  # float32 .npy data is a read-only view of the file
     v = values.astype(np.float64)  # the file's own numbers, for exact messages
     nan = np.isnan(v)
     inf = np.isinf(v)
@@ -157,6 +169,12 @@ def settle(table: Table, nan_policy: str) -> np.ndarray:
         raise LabError(f"{table.cell(r, j)}: {v[r, j]:g} is too large for float32 "
                        f"(largest is {np.finfo(np.float32).max:.3g})")
     return x
+
+
+def _all_finite(x: np.ndarray, chunk: int = 1 << 20) -> bool:
+    """np.isfinite(x).all() without a boolean array as large as x (a quarter of its float32 size)."""
+    rows = max(1, chunk // max(1, x.shape[1]))
+    return all(np.isfinite(x[r : r + rows]).all() for r in range(0, len(x), rows))
 
 
 def _drop(table: Table, v: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -209,3 +227,43 @@ def strip_bom(data: bytes, notes: list) -> bytes:
         notes.append("removed a UTF-8 byte-order mark")
         return data[len(BOM):]
     return data
+
+
+# ---------------------------------------------------------------------------------------------- CSV out
+
+
+def csv_field(text: str) -> bytes:
+    """One text field as pandas writes it (QUOTE_MINIMAL): quoted when it holds a comma, quote or line break."""
+    if any(c in text for c in ',"\n\r'):
+        text = '"' + text.replace('"', '""') + '"'
+    return text.encode("utf-8")
+
+
+def csv_numbers(a: np.ndarray) -> np.ndarray:
+    """Numbers as CSV fields (numpy bytes, same shape): integers as they are, floats in numpy's shortest
+    form that reads back to the same value (a float32 reads back as that float32), NaN as an empty field."""
+    if a.dtype.kind == "f":
+        width = {2: 12, 4: 16}.get(a.dtype.itemsize, 32)  # the longest shortest-repr is 10, 15, 24 characters
+        s = a.astype(f"S{width}")
+        s[np.isnan(a)] = b""
+        return s
+    return a.astype("S21")  # the longest int64 is 20 characters
+
+
+def csv_rows(columns: list) -> bytes:
+    """Rows "a,b,c\\n" from columns of CSV fields: numpy bytes arrays (n,) or (n, k) for k fields, or one
+    bytes value for every row. The fields become one NUL-padded byte matrix whose padding is dropped,
+    so a million rows take a few numpy passes instead of a million Python calls."""
+    n = next(len(c) for c in columns if isinstance(c, np.ndarray))
+    blocks = []
+    for c in columns:
+        if isinstance(c, bytes):
+            field = np.broadcast_to(np.frombuffer(c, np.uint8), (n, 1, len(c)))
+        else:
+            c = np.ascontiguousarray(c).reshape(n, -1)
+            field = c.view(np.uint8).reshape(n, c.shape[1], c.dtype.itemsize)
+        sep = np.full((n, field.shape[1], 1), ord(","), np.uint8)
+        blocks.append(np.concatenate([field, sep], axis=2).reshape(n, -1))  # each field, then a comma
+    m = np.concatenate(blocks, axis=1)
+    m[:, -1] = ord("\n")  # the last comma ends the row
+    return m[m != 0].tobytes()

@@ -21,13 +21,16 @@ from pathlib import Path
 
 import numpy as np
 
+from .checkpoint_meta import FORMAT, READOUTS, validate_meta
 from .errors import LabError
 from .network import CELLS, Network
 from .normalise import Normalisation
 
-FORMAT = "lstm-gate-lab checkpoint"
+# FORMAT and READOUTS live with the metadata schema (checkpoint_meta.py) and are read from here too.
+__all__ = ["FORMAT", "MAX_MODEL_BYTES", "READOUTS", "Checkpoint", "Head", "checkpoint_from_meta", "is_random_spec",
+           "load_model", "random_model", "versions"]
+
 MAX_MODEL_BYTES = 50 * 2**20  # checked before anything is unpickled
-READOUTS = ("final", "per_step")
 
 
 @dataclass(frozen=True, eq=False)
@@ -160,13 +163,17 @@ class Checkpoint:
 
 
 def versions() -> dict:
+    """The versions that made a checkpoint; torch's only if it is loaded (saving an .npz needs no torch)."""
     import sys
 
     from . import __version__
 
-    torch = sys.modules.get("torch")
-    return {"lstm_core": str(__version__), "numpy": str(np.__version__),
-            **({"torch": str(torch.__version__)} if torch is not None else {})}
+    out = {"lstm_core": str(__version__), "numpy": str(np.__version__)}
+    if "torch" in sys.modules:  # loaded or loading; never read the module from there (it may be half-made)
+        import torch  # waits for an import under way in another thread
+
+        out["torch"] = str(torch.__version__)
+    return out
 
 
 def is_random_spec(spec) -> bool:
@@ -234,7 +241,7 @@ def _load_npz(raw: bytes, name: str) -> Checkpoint:
         with np.load(io.BytesIO(raw), allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(str(arrays.pop("meta")))
-    except (OSError, ValueError, zipfile.BadZipFile, KeyError, EOFError, json.JSONDecodeError) as e:
+    except (OSError, ValueError, zipfile.BadZipFile, KeyError, EOFError, RecursionError) as e:
         raise LabError(f"{name}: a damaged checkpoint ({type(e).__name__}: {str(e)[:160]})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise LabError(f"{name}: an .npz file that is not a checkpoint of this app (no '{FORMAT}' mark)")
@@ -242,7 +249,9 @@ def _load_npz(raw: bytes, name: str) -> Checkpoint:
 
 
 def checkpoint_from_meta(meta: dict, arrays: dict, name: str) -> Checkpoint:
-    """A Checkpoint from its metadata and weights (numpy, under 'cell.*' and 'head.*'); checks both."""
+    """A Checkpoint from its metadata and weights (numpy, under 'cell.*' and 'head.*'); checks both, the
+    metadata first and in full (checkpoint_meta.validate_meta)."""
+    meta = validate_meta(meta, name)
     try:
         c = meta["cell"]
         net = Network.from_state_dict(c["kind"], {k[5:]: v for k, v in arrays.items() if k.startswith("cell.")},
@@ -258,8 +267,6 @@ def checkpoint_from_meta(meta: dict, arrays: dict, name: str) -> Checkpoint:
                 raise LabError(f"{name}: a damaged checkpoint (the readout head has the wrong shape)")
             if not (np.isfinite(w).all() and np.isfinite(b).all()):
                 raise LabError(f"{name}: weight 'head.weight' holds NaN or Inf values")
-            if h["readout"] not in READOUTS:
-                raise LabError(f"{name}: unknown readout {h['readout']!r}")
             head = Head(h["readout"], w, b, float(h.get("dropout", 0.0)))
         norm = meta.get("normalisation")
         return Checkpoint(

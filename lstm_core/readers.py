@@ -21,6 +21,7 @@ become 1/0 with a note; JSON booleans are refused (JSON has numbers, so true is 
 
 from __future__ import annotations
 
+import io
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,8 +30,9 @@ import numpy as np
 import pandas as pd
 
 from . import _csv, _json, _npy, _text
-from ._table import BOM, Table, check_limits, head_bytes, sequence_label, settle
+from ._table import BOM, Table, check_limits, csv_field, csv_numbers, csv_rows, head_bytes, sequence_label, settle
 from .errors import LabError, choose
+from .limits import MAX_CELLS, MAX_EXPORT_ROWS, MAX_STEPS
 from .normalise import NORMALISATIONS, Normalisation, fit_normalisation
 
 __all__ = ["FORMATS", "NAN_POLICIES", "ReadOptions", "ReadResult", "pad_sequences", "read_sequences", "unpad"]
@@ -58,8 +60,9 @@ class ReadOptions:
     """How to read a file; every field has a safe default. Invalid values raise LabError at construction."""
 
     max_bytes: int = 50 * 2**20  # file size limit, checked before parsing
-    max_steps: int = 100_000  # longest sequence allowed
+    max_steps: int = MAX_STEPS  # longest sequence allowed (limits.py); raise it only outside the app and CLI
     max_sequences: int = 10_000
+    max_cells: int = MAX_CELLS  # the padded batch's size in float32 numbers (a bound on memory per file)
     nan_policy: str = "refuse"  # a key of NAN_POLICIES
     columns: tuple[str, ...] | None = None  # CSV feature columns by name (headerless: "col0", "col1", ...)
     time_column: str | None = None  # CSV column used as the time index (then not a feature)
@@ -72,7 +75,7 @@ class ReadOptions:
     def __post_init__(self):
         choose("nan_policy", self.nan_policy, NAN_POLICIES)
         choose("normalisation", self.normalise, NORMALISATIONS)
-        for key in ("max_bytes", "max_steps", "max_sequences", "expected_features", "text_length"):
+        for key in ("max_bytes", "max_steps", "max_sequences", "max_cells", "expected_features", "text_length"):
             v = getattr(self, key)
             if v is None and key in ("expected_features", "text_length"):
                 continue
@@ -130,6 +133,27 @@ class ReadResult:
         frame.insert(0, "sequence_id", np.repeat(np.array(self.sequence_ids, dtype=object), self.lengths),
                      allow_duplicates=True)
         return frame
+
+    def to_csv_bytes(self, raw: bool = False, max_rows: int = MAX_EXPORT_ROWS) -> bytes:
+        """to_frame(raw).to_csv(index=False) as UTF-8 bytes, byte for byte, written by numpy a block of
+        steps at a time: half pandas' time and a few MB beyond the text itself, where pandas held the
+        frame and every formatted cell. More than `max_rows` rows (steps) raise LabError."""
+        rows = int(self.lengths.sum())
+        if rows > max_rows:
+            raise LabError(f"{self.source}: a CSV of every step would have {rows:,} rows; the limit is "
+                           f"{max_rows:,} rows (max_rows)")
+        x = self.raw if raw and self.raw is not None else self.x
+        names = ["sequence_id", "step", *self.feature_names]
+        out = io.BytesIO()  # grows in place and hands its buffer over: the text is held once, not twice
+        out.write(b",".join(csv_field(n) for n in names) + b"\n")
+        steps = csv_numbers(np.arange(int(self.lengths.max())))
+        chunk = max(1, (1 << 18) // x.shape[2])  # steps per block: about 256k values
+        for b, n in enumerate(self.lengths):
+            sid = csv_field(self.sequence_ids[b])
+            for t in range(0, int(n), chunk):
+                end = min(int(n), t + chunk)
+                out.write(csv_rows([sid, steps[t:end], csv_numbers(x[b, t:end])]))
+        return out.getvalue()
 
 
 def pad_sequences(seqs: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

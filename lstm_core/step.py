@@ -8,7 +8,6 @@ The fast whole-sequence path lives in trace.py and is tested against these.
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,10 +28,18 @@ VARIANTS = {
 
 
 def _torch_of(a):
-    """The torch module if `a` is a torch tensor, else None. Importing this module never imports torch:
-    only code that already made a tensor has it loaded."""
-    torch = sys.modules.get("torch")
-    return torch if torch is not None and isinstance(a, torch.Tensor) else None
+    """The torch module if `a` is a torch tensor, else None.
+
+    A numpy array never touches torch (its type is checked first), so tracing needs no torch. A tensor
+    gets torch by a real import, never from sys.modules: while another thread imports torch for the first
+    time, sys.modules holds a half-initialised module (no `Tensor` yet), and `import` waits for it."""
+    if isinstance(a, np.ndarray | np.generic):
+        return None
+    if not any(c.__name__ == "Tensor" and c.__module__ == "torch" for c in type(a).__mro__):
+        return None  # a Python number or a non-torch array
+    import torch  # already loaded: whoever made the tensor imported it
+
+    return torch
 
 
 def sigmoid(z):

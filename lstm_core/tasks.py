@@ -20,8 +20,9 @@ from pathlib import Path
 import numpy as np
 
 from .errors import LabError, choose
+from .limits import MAX_STEPS
 
-__all__ = ["FAULTS", "TASKS", "TEXT_PATH", "Task", "TaskData", "load_text", "make_task"]
+__all__ = ["FAULTS", "TASKS", "TEXT_PATH", "Task", "TaskData", "check_params", "load_text", "make_task"]
 
 # The text of task "charlm"; assets/text/README.md says where it comes from.
 TEXT_PATH = Path(__file__).resolve().parents[1] / "assets" / "text" / "american_documents.txt"
@@ -68,14 +69,29 @@ class Task:
 
 
 def make_task(name: str, n: int, length: int | None = None, seed: int = 0, **params) -> TaskData:
-    """Generate `n` sequences of task `name`; unknown names and parameters raise LabError."""
+    """Generate `n` sequences of task `name`; unknown names and parameters, and sequences longer than
+    MAX_STEPS (given as `length` or derived, like copy's delay), raise LabError before anything is built."""
     task = TASKS[choose("task", name, TASKS)]
     unknown = [key for key in params if key not in task.defaults]
     if unknown:
         allowed = ", ".join(["n", "length", "seed", *task.defaults])
         raise LabError(f"task {name!r} has no parameter {', '.join(map(repr, unknown))}; "
                        f"it takes {allowed}")
+    if length is not None and _whole(name, "length", length, 1) > MAX_STEPS:
+        raise LabError(f"task {name!r}: length {length} is over the limit of {MAX_STEPS} steps (MAX_STEPS)")
     return task.generate(n, length, seed, **params)
+
+
+def check_params(name: str, params: dict) -> TaskData:
+    """Check a task's recorded parameters (TaskData.params: n, length, seed and the task's own) the way
+    the app replays them, make_task(name, 1, length, seed, **rest); return that one-sequence TaskData.
+
+    Lengths are checked against MAX_STEPS first, so a hostile record costs nothing to refuse."""
+    task = TASKS[choose("task", name, TASKS)]
+    rest = {k: v for k, v in params.items() if k not in ("n", "length", "seed")}
+    if "n" in params:
+        _whole(name, "n", params["n"], 1)
+    return make_task(task.name, 1, params.get("length"), params.get("seed", 0), **rest)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -101,10 +117,13 @@ def _number(task: str, name: str, value, lo: float, hi: float = math.inf) -> flo
 
 
 def _start(task: str, n, length, seed, min_length: int, max_length: int | None = None):
-    """Check n, length (None -> the task's default) and seed; return them and the task's RNG."""
+    """Check n, length (None -> the task's default; at most MAX_STEPS) and seed; return them and the
+    task's RNG."""
     n = _whole(task, "n", n, 1)
     length = _whole(task, "length", TASKS[task].default_length if length is None else length,
                     min_length, max_length)
+    if length > MAX_STEPS:
+        raise LabError(f"task {task!r}: length {length} is over the limit of {MAX_STEPS} steps (MAX_STEPS)")
     seed = _whole(task, "seed", seed, 0)
     return n, length, seed, np.random.default_rng(seed)
 
@@ -161,6 +180,7 @@ def _copy(n: int, length: int | None = None, seed: int = 0, *, k: int = 5, alpha
     """
     k = _whole("copy", "k", k, 1)
     A = _whole("copy", "alphabet", alphabet, 2, 26)
+    derived = length is None or delay is not None
     if delay is not None:
         delay = _whole("copy", "delay", delay, 0)
         if length is not None and length != 2 * k + delay + 1:
@@ -169,6 +189,9 @@ def _copy(n: int, length: int | None = None, seed: int = 0, *, k: int = 5, alpha
         length = 2 * k + delay + 1
     elif length is None:
         length = 2 * k + 50 + 1
+    if derived and length > MAX_STEPS:  # say where the length came from
+        raise LabError(f"task 'copy': k {k} and delay {50 if delay is None else delay} make sequences of "
+                       f"2k + delay + 1 = {length} steps; the limit is {MAX_STEPS} (MAX_STEPS)")
     n, T, seed, rng = _start("copy", n, length, seed, 2 * k + 1)
     delay = T - 2 * k - 1
     symbols = rng.integers(0, A, size=(n, k))

@@ -191,6 +191,7 @@ def test_an_npz_checkpoint_loads_and_traces_without_torch(tmp_path):
     _checkpoint().save(tmp_path / "m.npz")
     code = ("import sys, numpy as np, lstm_core; ck = lstm_core.load_model(sys.argv[1]); "
             "tr = lstm_core.trace(ck, np.ones((5, 2), np.float32)); s = lstm_core.step_at(ck, tr, 4); "
+            "v = lstm_core.models.versions(); assert 'torch' not in v and {'lstm_core', 'numpy'} <= set(v); "
             "assert 'torch' not in sys.modules, 'torch was imported'; print(float(tr['h'][4, 0]), float(s['h'][0]))")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.npz")], capture_output=True, text=True,
                           timeout=120, cwd=Path(__file__).resolve().parents[1])

@@ -14,8 +14,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lstm_core import _table, readers
+from lstm_core import _table, load_model, readers
 from lstm_core.errors import LabError
+from lstm_core.limits import MAX_EXPORT_ROWS, MAX_STEPS
 from lstm_core.readers import (
     FORMATS,
     NAN_POLICIES,
@@ -26,7 +27,8 @@ from lstm_core.readers import (
     unpad,
 )
 
-SAMPLES = Path(__file__).resolve().parents[1] / "assets" / "sequences"
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "assets" / "sequences"
 BOM = b"\xef\xbb\xbf"
 
 
@@ -38,6 +40,13 @@ def read(content, name="data.csv", **options) -> ReadResult:
 def npy(a, allow_pickle=False) -> bytes:
     buf = io.BytesIO()
     np.save(buf, a, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def npy_header(shape, dtype="<f2") -> bytes:
+    """The start of a .npy file promising `shape`: magic and header, the data is up to the caller."""
+    buf = io.BytesIO()
+    np.lib.format.write_array_header_1_0(buf, {"descr": dtype, "fortran_order": False, "shape": shape})
     return buf.getvalue()
 
 
@@ -252,6 +261,46 @@ def test_npy_other_numeric_dtypes(dtype):
     np.testing.assert_array_equal(r.x[0, :, 0], [1, 2, 3])
 
 
+def test_npy_fortran_order_and_big_endian_read_as_written():
+    a = np.arange(24, dtype=np.float64).reshape(2, 3, 4) / 7
+    for b in (np.asfortranarray(a), a.astype(">f8"), np.asfortranarray(a.astype(">f4"))):
+        r = read(npy(b), "a.npy")
+        np.testing.assert_array_equal(r.x, a.astype(np.float32))
+        assert r.x.flags.writeable and r.x.flags.c_contiguous
+
+
+def test_a_big_float16_npy_is_converted_once_and_never_copied():
+    """The upload that was slow: (1, 100000, 64) float16, 12.8 MB. Reading it may hold the float32 result
+    (25.6 MB) and little else: the data is not copied before conversion, nor checked through a
+    boolean array as large as the result."""
+    import tracemalloc
+
+    a = np.random.default_rng(0).standard_normal((1, 100_000, 64)).astype(np.float16)
+    data = npy(a)
+    read_sequences(data, "warm.npy")
+    tracemalloc.start()
+    try:
+        r = read_sequences(data, "big.npy")
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert r.x.shape == (1, 100_000, 64) and r.x.flags.writeable
+    np.testing.assert_array_equal(r.x, a.astype(np.float32))
+    assert peak < 1.1 * r.x.nbytes, f"peak {peak / 2**20:.1f} MiB for a {r.x.nbytes / 2**20:.1f} MiB result"
+
+
+def test_a_float32_npy_result_is_writable_and_not_the_uploaded_bytes():
+    data = npy(np.ones((5, 2), np.float32))
+    r = read(data, "a.npy")
+    r.x[0, 0, 0] = 7.0  # the caller owns its result
+    assert read(data, "a.npy").x[0, 0, 0] == 1.0
+
+
+def test_the_default_step_limit_is_max_steps():
+    assert ReadOptions().max_steps == MAX_STEPS == 100_000
+    assert read(npy(np.zeros(MAX_STEPS, np.float16)), "a.npy").x.shape == (1, 100_000, 1)
+
+
 def test_npy_booleans_read_as_one_and_zero():
     r = read(npy(np.array([True, False, True])), "a.npy")
     np.testing.assert_array_equal(r.x[0, :, 0], [1, 0, 1])
@@ -341,6 +390,36 @@ def test_text_with_the_models_vocabulary_and_pieces():
     assert r.sequence_ids == ("0", "1", "2")
 
 
+def test_text_characters_outside_the_vocabulary_are_all_zero_steps_with_a_note():
+    r = read(b"abc\nzab", "a.txt", vocab=tuple("abc\n"))
+    np.testing.assert_array_equal(r.x[0], [[1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0], [0, 0, 0, 1],
+                                           [0, 0, 0, 0], [1, 0, 0, 0], [0, 1, 0, 0]])
+    assert "1 character not in the model's vocabulary was fed as all-zero inputs: 'z' (line 2, column 1)" in r.notes
+    r = read("añb\nçdaañ".encode(), "a.txt", vocab=tuple("ab"))
+    np.testing.assert_array_equal(r.x[0].sum(axis=1), [1, 0, 1, 0, 0, 0, 1, 1, 0])
+    assert r.notes[-1] == ("5 characters not in the model's vocabulary were fed as all-zero inputs: "
+                           "'ñ' (line 1, column 2, 2 times), '\\n' (line 1, column 4), 'ç' (line 2, column 1), "
+                           "'d' (line 2, column 2)")
+    r = read("0123456789", "a.txt", vocab=("a",))
+    assert not r.x.any() and r.notes[-1].startswith("10 characters not in the model's vocabulary were fed as "
+                                                    "all-zero inputs: '0' (line 1, column 1), '1' (line 1, column 2)")
+    assert r.notes[-1].endswith("'4' (line 1, column 5) and 5 more")
+
+
+def test_the_gettysburg_sample_reads_with_the_charlm_vocabulary():
+    vocab = load_model(ROOT / "assets" / "models" / "charlm-lstm.npz").vocab
+    text = (SAMPLES / "gettysburg.txt").read_text(encoding="utf-8")
+    r = read_sequences(SAMPLES / "gettysburg.txt", options=ReadOptions(vocab=vocab))
+    assert r.x.shape == (1, len(text), len(vocab))
+    unknown = [i for i, c in enumerate(text) if c not in vocab]
+    assert {text[i] for i in unknown} == {"—"} and not r.x[0, unknown].any()
+    assert (r.x[0].sum(axis=1) == 1).sum() == len(text) - len(unknown)
+    line = text.count("\n", 0, unknown[0]) + 1
+    column = unknown[0] - text.rfind("\n", 0, unknown[0])
+    assert (f"{len(unknown)} characters not in the model's vocabulary were fed as all-zero inputs: '—' "
+            f"(line {line}, column {column}, {len(unknown)} times)") in r.notes
+
+
 def test_text_windows_line_endings_and_non_ascii():
     r = read(BOM + "é\r\n—".encode(), "a.txt")
     assert r.vocab == ("\n", "é", "—")
@@ -356,6 +435,40 @@ def test_to_frame_is_long_and_tidy():
                              "u": np.array([1, 5, 3], np.float32), "v": np.array([2, 6, 4], np.float32)})
     pd.testing.assert_frame_equal(r.to_frame(), expected)
     pd.testing.assert_frame_equal(r.to_frame(raw=True), expected)
+
+
+def test_to_csv_bytes_reads_back_as_to_frame_and_matches_pandas_byte_for_byte():
+    text = 'sequence_id,"a,b","say ""hi""",c\nx,1,2,3\nx,1e-7,-0.0,4\n"y,1",5,6,1e30\nz,0.1,2.5,-7\n'
+    r = read(text, nan_policy="ffill", normalise="zscore")
+    assert r.feature_names == ("a,b", 'say "hi"', "c") and r.sequence_ids == ("x", "y,1", "z")
+    for raw in (False, True):
+        data = r.to_csv_bytes(raw=raw)
+        frame = r.to_frame(raw=raw)
+        back = pd.read_csv(io.BytesIO(data), dtype={n: np.float32 for n in r.feature_names} | {"sequence_id": str})
+        pd.testing.assert_frame_equal(back, frame, check_dtype=False)
+        np.testing.assert_array_equal(back[list(r.feature_names)].to_numpy(), frame[list(r.feature_names)].to_numpy())
+        assert data == frame.to_csv(index=False).encode()
+
+
+def test_to_csv_bytes_refuses_more_rows_than_max_rows():
+    r = read("v\n" + "1\n" * 12)
+    assert len(r.to_csv_bytes(max_rows=12).splitlines()) == 13
+    with pytest.raises(LabError, match=r"^data\.csv: a CSV of every step would have 12 rows; the limit is 11 rows "
+                                       r"\(max_rows\)$"):
+        r.to_csv_bytes(max_rows=11)
+    assert MAX_EXPORT_ROWS == 2_000_000
+
+
+def test_csv_numbers_write_every_float32_so_it_reads_back_exactly():
+    bits = np.random.default_rng(0).integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
+    a = np.concatenate([bits.view(np.float32), np.array([0.0, -0.0, 1.0, 0.1, 3.4028235e38, 1e-45, np.nan],
+                                                         np.float32)])
+    data = _table.csv_rows([_table.csv_numbers(np.arange(len(a))), _table.csv_numbers(a)])
+    back = pd.read_csv(io.BytesIO(b"i,v\n" + data), dtype={"i": np.int64, "v": np.float32})
+    np.testing.assert_array_equal(back["i"], np.arange(len(a)))
+    v, finite = back["v"].to_numpy(), np.isfinite(a)
+    np.testing.assert_array_equal(v[finite].view(np.uint32), a[finite].view(np.uint32))  # bit for bit, -0.0 too
+    assert np.isnan(v[np.isnan(a)]).all() and np.isnan(a).sum() > 100  # NaN is an empty field
 
 
 def test_pad_sequences_by_hand_and_unpad():
@@ -591,11 +704,9 @@ BAD = [  # (id, content, file name, options, message pinned as a regular express
      r"column 't' is the time index; it cannot also be a feature$"),
     ("dates as a feature", b"t,a\n2024-01-01,2\n", "a.csv", {"columns": ("t", "a")},
      r"row 2, column 't': '2024-01-01' is not a number \(column 't' holds dates: use it as time_column\)$"),
-    ("unknown character", b"abc\nzab", "a.txt", {"vocab": tuple("abc\n")},
-     r"1 character not in the model's vocabulary: 'z' \(line 2, column 1\); the vocabulary is 'abc\\n'$"),
-    ("unknown characters, several", "añb\nçd".encode(), "a.txt", {"vocab": tuple("ab")},
-     r"4 characters not in the model's vocabulary: 'ñ' \(line 1, column 2\), '\\n' \(line 1, column 4\), "
-     r"'ç' \(line 2, column 1\), 'd' \(line 2, column 2\); the vocabulary is 'ab'$"),
+    ("text not UTF-8", b"abc\xff", "a.txt", {}, r"byte 3 \(line 1\) is 0xff, which is not valid UTF-8"),
+    ("npy header beyond the limit", npy_header((1, 100_001, 1)) + bytes(200_002), "a.npy", {},
+     r"the sequence has 100001 steps; the limit is 100000 \(max_steps\)$"),
 ]
 
 
@@ -808,5 +919,22 @@ def test_any_npz_reads_or_is_refused(arrays):
 def test_any_text_reads_or_is_refused(text, length, vocab):
     options = ReadOptions(text_length=length, vocab=None if vocab is None else tuple(vocab))
     r = read_or_refuse(text.encode(), "f.txt", options)
-    if r is not None:  # one-hot: every real step has a single 1
-        np.testing.assert_array_equal(r.x.sum(axis=2), r.mask.astype(np.float32))
+    if r is not None:  # one-hot: a single 1 on every real step of a known character, zeros elsewhere
+        read_as = text.removeprefix("\ufeff").replace("\r\n", "\n")
+        known = np.array([vocab is None or c in vocab for c in read_as], np.float32)
+        np.testing.assert_array_equal(r.x.sum(axis=2)[r.mask], known)
+        assert not r.x[~r.mask].any()
+        unknown = int((known == 0).sum())
+        notes = [n for n in r.notes if "not in the model's vocabulary" in n]
+        assert notes == ([] if unknown == 0 else [notes[0]]) and (not notes or notes[0].startswith(f"{unknown} "))
+
+
+def test_max_cells_bounds_the_padded_batch_before_parsing():
+    from lstm_core.readers import ReadOptions, read_sequences
+
+    data = "a,b\n" + "\n".join(f"{k},{k}" for k in range(50)) + "\n"
+    assert read_sequences(data.encode(), name="ok.csv", options=ReadOptions(max_cells=100)).x.shape == (1, 50, 2)
+    with pytest.raises(LabError, match=r"1 sequences padded to 51 steps x 2 features .* \(max_cells\)"):
+        read_sequences((data + "50,50\n").encode(), name="big.csv", options=ReadOptions(max_cells=100))
+    with pytest.raises(LabError, match="max_cells must be a whole number"):
+        ReadOptions(max_cells=0)

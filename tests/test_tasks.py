@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from lstm_core import tasks
 from lstm_core.errors import LabError
+from lstm_core.limits import MAX_STEPS
 from lstm_core.tasks import TASKS, TaskData, make_task
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -339,9 +340,64 @@ def test_charlm_missing_text(monkeypatch, tmp_path):
     ("anomaly", {"faults": ["spark"]}, "unknown fault 'spark'; choose one of spike, shift, flat"),
     ("anomaly", {"faults": "spike"}, "task 'anomaly': faults must be a list of spike, shift, flat"),
     ("anomaly", {"fault_rate": 2}, "task 'anomaly': fault_rate must be between 0.0 and 1.0; got 2"),
-    ("charlm", {"length": 10**7}, "task 'charlm': length must be between 1 and"),
+    ("charlm", {"length": 30_000}, "task 'charlm': length must be between 1 and "
+                                   f"{len(TEXT.read_text(encoding='ascii')) - 1}; got 30000"),
+    ("charlm", {"length": 10**7}, "task 'charlm': length 10000000 is over the limit of 100000 steps (MAX_STEPS)"),
+    ("adding", {"length": 400_000}, "task 'adding': length 400000 is over the limit of 100000 steps (MAX_STEPS)"),
+    ("copy", {"delay": 400_000}, "task 'copy': k 5 and delay 400000 make sequences of 2k + delay + 1 = 400011 "
+                                 "steps; the limit is 100000 (MAX_STEPS)"),
+    ("copy", {"k": 50_000}, "task 'copy': k 50000 and delay 50 make sequences of 2k + delay + 1 = 100051 steps; "
+                            "the limit is 100000 (MAX_STEPS)"),
+    ("copy", {"length": 100_001, "k": 2}, "task 'copy': length 100001 is over the limit of 100000 steps"),
+    ("sine", {"length": "100"}, "task 'sine': length must be a whole number; got '100'"),
 ])
 def test_bad_input_raises_lab_error(name, kwargs, message):
     kwargs = {"n": 2, **kwargs}
     with pytest.raises(LabError, match=re.escape(message)):
         make_task(name, **kwargs)
+
+
+# --- the one length limit (limits.MAX_STEPS) -------------------------------------------------------
+
+def test_max_steps_is_one_hundred_thousand():
+    assert MAX_STEPS == 100_000  # the longest sequence the app and the CLI trace, as documented
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if n != "charlm"])
+def test_every_task_refuses_one_step_too_many_before_building_anything(name):
+    # 10**6 sequences of 100,001 steps would need terabytes: only a check that runs first can answer
+    with pytest.raises(LabError, match=re.escape(f"task {name!r}: length 100001 is over the limit of 100000")):
+        make_task(name, 10**6, length=MAX_STEPS + 1)
+
+
+@pytest.mark.parametrize("name, params", [("adding", {}), ("sine", {"horizon": 1}), ("copy", {"k": 1}),
+                                          ("spike", {}), ("anomaly", {})])
+def test_a_sequence_of_exactly_max_steps_is_made(name, params):
+    assert make_task(name, 1, length=MAX_STEPS, **params).x.shape[1] == 100_000
+
+
+def test_copy_delay_up_to_the_limit():
+    assert make_task("copy", 1, k=1, delay=MAX_STEPS - 3).x.shape[1] == 100_000
+    with pytest.raises(LabError, match=r"2k \+ delay \+ 1 = 100001 steps; the limit is 100000"):
+        make_task("copy", 10**6, k=1, delay=MAX_STEPS - 2)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_check_params_replays_recorded_parameters_as_one_sequence(name):
+    d = make_task(name, 3, seed=4)
+    one = tasks.check_params(name, json.loads(json.dumps(d.params)))  # as a checkpoint stores them
+    assert one.x.shape == (1, d.params["length"], d.x.shape[2])
+    assert one.params == {**d.params, "n": 1}
+
+
+@pytest.mark.parametrize("name, params, message", [
+    ("adding", {"n": 0}, "task 'adding': n must be >= 1; got 0"),
+    ("adding", {"n": 10**12, "length": 400_000}, "task 'adding': length 400000 is over the limit"),
+    ("copy", {"length": 61, "delay": 7}, "task 'copy': length 61 does not fit delay 7 and k 5"),
+    ("sine", {"horizon": 2.5}, "task 'sine': horizon must be a whole number; got 2.5"),
+    ("spike", {"speed": 1}, "task 'spike' has no parameter 'speed'"),
+    ("anomaly", {"faults": ["<script>"]}, "unknown fault '<script>'; choose one of spike, shift, flat"),
+])
+def test_check_params_refuses(name, params, message):
+    with pytest.raises(LabError, match=re.escape(message)):
+        tasks.check_params(name, params)

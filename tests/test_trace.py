@@ -174,6 +174,61 @@ def test_tidy_frame_has_one_row_per_step_unit_quantity():
     assert batched[(batched.sequence == 1) & (batched.step >= 2)].value.isna().all()
 
 
+def _read_back(data: bytes, frame):
+    import io
+
+    import pandas as pd
+
+    back = pd.read_csv(io.BytesIO(data), dtype={"value": np.float32})
+    back["quantity"] = pd.Categorical(back["quantity"], categories=frame["quantity"].cat.categories)
+    return back
+
+
+@pytest.mark.parametrize("batched", [False, True])
+def test_tidy_csv_reads_back_as_the_tidy_frame(batched):
+    import pandas as pd
+
+    m = lstm_core.make_cell("gru", 2, 3, seed=1)
+    x = np.random.default_rng(2).standard_normal((2, 6, 2)).astype(np.float32)
+    tr = trace(m, x, lengths=[6, 4]) if batched else trace(m, x[0])
+    for names in (None, ["h", "pre_z"]):
+        frame = tr.to_frame(names)
+        data = tr.to_csv_bytes(names)
+        back = _read_back(data, frame)
+        pd.testing.assert_frame_equal(back, frame, check_dtype=False)  # NaN past a length reads back as NaN
+        np.testing.assert_array_equal(back["value"].to_numpy(), frame["value"].to_numpy())  # every float32 exact
+        assert data == frame.to_csv(index=False).encode()  # and the very text pandas writes
+
+
+def test_tidy_rows_counts_quantities_sequences_steps_and_units():
+    m = lstm_core.make_cell("lstm", 1, 5, seed=0)
+    tr = trace(m, np.zeros((3, 7, 1)))
+    assert tr.tidy_rows == 10 * 3 * 7 * 5 == len(tr.to_frame())  # f i g c o h and 4 pre-activations
+    assert trace(m, np.zeros((7, 1))).tidy_rows == 10 * 7 * 5
+
+
+def test_tidy_csv_refuses_more_rows_than_max_rows_before_writing(monkeypatch):
+    m = lstm_core.make_cell("rnn", 1, 4, seed=0)
+    tr = trace(m, np.zeros((2, 50, 1)))  # h and pre_h: 2 x 2 x 50 x 4 = 800 rows
+    assert len(tr.to_csv_bytes(max_rows=800).splitlines()) == 801
+    message = (r"^a tidy CSV of this trace would have 800 rows "
+               r"\(2 quantities x 2 sequence\(s\) x 50 steps x 4 units\); the limit is 799 rows \(max_rows\): "
+               r"export fewer quantities or steps, or the whole trace as \.npz$")
+    with monkeypatch.context() as patch:
+        patch.setattr(lstm_core.tracing, "csv_rows", lambda *a: pytest.fail("wrote rows past the limit"))
+        with pytest.raises(LabError, match=message):
+            tr.to_csv_bytes(max_rows=799)
+    assert len(tr.to_csv_bytes(["h"], max_rows=400).splitlines()) == 401
+
+
+def test_the_default_csv_limit_refuses_a_100000_step_trace():
+    m = lstm_core.make_cell("lstm", 1, 32, seed=0)
+    tr = trace(m, np.zeros((100_000, 1), np.float32))
+    assert tr.tidy_rows == 32_000_000
+    with pytest.raises(LabError, match=r"would have 32,000,000 rows .*; the limit is 2,000,000 rows"):
+        tr.to_csv_bytes()
+
+
 @pytest.mark.parametrize("bad, message", [
     (np.zeros((4,)), r"x must have shape \(T, 2\) or \(B, T, 2\); got \(4,\)"),
     (np.zeros((4, 3)), r"x must have 2 feature\(s\) per step.*got shape \(4, 3\)"),

@@ -3,9 +3,15 @@
 Gates (values in [0, 1]) use cividis, designed to look the same to viewers with the common colour
 vision deficiencies; signed quantities (candidate, cell, hidden state) use a blue-white-orange
 diverging scale (blue and orange stay apart for red-green deficiencies), centred on 0.
+
+Signed quantities without a natural bound (the cell state C_t; h_t, C̃_t, n_t of variants that drop a
+tanh) get a data-driven range from `signed_range`: robust when a few large units would otherwise wash
+out the rest, with the share of values beyond it (drawn in the end colours) said on the colour bar.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -44,3 +50,69 @@ def text_colour_on(background_hex: str) -> str:
 def plotly_scale(scale: str) -> list:
     anchors = SCALES[scale]
     return [[k / (len(anchors) - 1), c] for k, c in enumerate(anchors)]
+
+
+# The robust range of a signed quantity (see signed_range for why these numbers).
+UNIT_PERCENTILE = 99.0  # a unit's size: the 99th percentile of its |value| over time (its rare spikes saturate)
+FULL_WITHIN = 3.0  # draw the full range when the largest |value| is at most 3x the robust limit
+MIN_SHARE_OF_MAX = 1 / 50  # never narrower than 1/50 of the largest |value| (silent units stay white)
+
+
+@dataclass(frozen=True)
+class ColourRange:
+    """A heatmap's colour range; unpacks as `lo, hi`. Values outside it are drawn in the end colours."""
+
+    vmin: float
+    vmax: float
+    note: str = ""  # how the range was chosen, for the colour bar ("" for a quantity's fixed range)
+    under: float = 0.0  # share of the finite values below vmin
+    over: float = 0.0  # share of the finite values above vmax
+    full: tuple = ()  # (lo, hi) of the full range when a narrower, robust one is in force
+
+    def __iter__(self):
+        yield self.vmin
+        yield self.vmax
+
+
+def beyond(values: np.ndarray, vmin: float, vmax: float) -> tuple[float, float]:
+    """(share below vmin, share above vmax) of the finite values; (0, 0) when there are none."""
+    finite = np.asarray(values)[np.isfinite(values)]
+    if not finite.size:
+        return 0.0, 0.0
+    return float((finite < vmin).mean()), float((finite > vmax).mean())
+
+
+def full_limit(values: np.ndarray) -> float:
+    """The largest |value| (1 if there is no nonzero finite value): the full symmetric range."""
+    finite = np.abs(np.asarray(values)[np.isfinite(values)])
+    m = float(finite.max()) if finite.size else 0.0
+    return m if m > 0 else 1.0
+
+
+def signed_range(values: np.ndarray, symbol: str, floor: float = 1e-6) -> ColourRange:
+    """A symmetric range ±L for a signed quantity (T, units) that has no natural bound.
+
+    L is the median over units of each unit's 99th percentile of |value|: the range fits the typical
+    unit, so the half of the units that are larger saturate instead of washing out the rest (a
+    percentile over all values cannot do that when unit sizes differ by orders of magnitude: on the
+    delayed-recall task |C_t| runs from 0.5 in some units to 41 in others, and even its 70th
+    percentile leaves a third of the units white). When units are alike it is about the 99th
+    percentile of all values. L is never below `floor` nor 1/50 of the largest |value| (so units
+    that are all but silent cannot set the scale and be drawn as full-contrast noise), and when the largest
+    |value| is within 3x of L the full range is drawn: clipping would gain little contrast.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    v = v.reshape(-1, v.shape[-1]) if v.ndim >= 2 else v.reshape(-1, 1)  # (steps, units)
+    top = full_limit(v)
+    full = ColourRange(-top, top, f"full range (max |{symbol}|)")
+    a = np.where(np.isfinite(v), np.abs(v), np.nan)
+    live = np.isfinite(a).any(0)
+    if not live.any():
+        return full
+    per_unit = np.nanpercentile(a[:, live], UNIT_PERCENTILE, axis=0)
+    limit = max(float(np.median(per_unit)), floor, top * MIN_SHARE_OF_MAX)
+    if top <= FULL_WITHIN * limit:
+        return full
+    under, over = beyond(v, -limit, limit)
+    return ColourRange(-limit, limit, f"robust range (median unit's 99th pct of |{symbol}|)", under, over,
+                       (-top, top))

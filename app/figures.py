@@ -1,58 +1,64 @@
-"""Pure figure builders: arrays in, figures (or LaTeX, SVG, panels) out. No Streamlit here.
+"""Pure figure builders: arrays in, figures (heatmap panels, plotly and Vega-Lite specs) out. No Streamlit here.
 
 Each is tested by inspecting what it returns (tests/test_figures.py).
 """
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import altair as alt
 import numpy as np
 
 import lstm_core
 
-from .colors import colour_at, plotly_scale, text_colour_on
+from .colors import ColourRange, plotly_scale, signed_range
 from .content import QUANTITIES
-from .trace_payload import Panel, symmetric_limit
+from .trace_payload import Panel
 
-DIAGRAMS = Path(__file__).resolve().parents[1] / "assets" / "diagrams"
 MODEL_COLOURS = {"LSTM h_t": "#0072b2", "LSTM C_t": "#56b4e9", "GRU h_t": "#009e73", "RNN h_t": "#d55e00"}
 
 
-def colour_range(key: str, values: np.ndarray) -> tuple[float, float]:
-    """Fixed per quantity: [0, 1] for gates, symmetric around 0 for signed states."""
+def colour_range(key: str, values: np.ndarray) -> ColourRange:
+    """The colour range of a quantity over a trace, a colors.ColourRange that unpacks as `lo, hi`: the
+    quantity's fixed range ([0, 1] gates, [-1, 1] tanh'd states), or for the cell state and for states a
+    variant leaves unbounded a symmetric range that fits the typical unit (colors.signed_range)."""
     q = QUANTITIES[key]
     if q.fixed:
         lo, hi = q.fixed
         finite = values[np.isfinite(values)]
         if key in ("g", "h", "n") and finite.size and np.abs(finite).max() > 1:  # niaf/noaf leave [-1, 1]
-            m = symmetric_limit(values)
-            return -m, m
-        return lo, hi
-    m = symmetric_limit(values)
-    return -m, m
+            return signed_range(values, q.symbol, floor=hi)
+        return ColourRange(lo, hi)
+    return signed_range(values, q.symbol)
 
 
 def quantity_panel(tr: lstm_core.Trace, key: str, prefix: str = "", note: str | None = None) -> Panel:
     q = QUANTITIES[key]
-    lo, hi = colour_range(key, tr[key])
+    r = colour_range(key, tr[key])
     return Panel(key=f"{prefix}{key}", title=f"{prefix.upper().replace('_', ' ')}{q.symbol}  {q.name}",
-                 note=q.intuition if note is None else note, values=tr[key], scale=q.scale, vmin=lo, vmax=hi,
-                 units=q.units)
+                 note=q.intuition if note is None else note, values=tr[key], scale=q.scale, vmin=r.vmin,
+                 vmax=r.vmax, units=q.units, range_note=r.note, under=r.under, over=r.over, full_range=r.full)
 
 
 def input_panel(raw: np.ndarray, feature_names: tuple) -> Panel:
+    """The input: lines for up to 4 features, else a heatmap with one row per feature. A one-hot text
+    input (0/1 values, at most one 1 per step) with all-zero steps had characters outside the model's
+    vocabulary there: those steps are listed (and marked under the panel) and the note says how many."""
     finite = raw[np.isfinite(raw)]
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
     if raw.shape[1] <= 4:
         pad = (hi - lo) * 0.05 or 1.0
         return Panel("x", "x_t  input", "the sequence both networks read", raw, kind="lines", vmin=lo - pad,
                      vmax=hi + pad, units="input value", row_label="value", row_names=tuple(feature_names))
-    return Panel("x", "x_t  input", "the sequence both networks read, one row per feature", raw, scale="greys",
-                 vmin=lo, vmax=hi if hi > lo else lo + 1, units="input value", row_label="feature",
-                 row_names=tuple(feature_names))
+    present = np.isfinite(raw).all(1)  # padded steps (NaN) are not unknown characters
+    sums = np.where(present, np.nan_to_num(raw).sum(1), np.nan)
+    one_hot = bool(finite.size) and bool(np.isin(finite, (0.0, 1.0)).all()) and bool((sums[present] <= 1).all())
+    unknown = tuple(int(t) for t in np.flatnonzero(sums == 0)) if one_hot else ()
+    note = "the sequence both networks read, one row per feature"
+    if unknown:
+        k = len(unknown)
+        note = f"{k} step{'s' if k != 1 else ''} outside the vocabulary, fed as zeros (red ticks below) · {note}"
+    return Panel("x", "x_t  input", note, raw, scale="greys", vmin=lo, vmax=hi if hi > lo else lo + 1,
+                 units="input value", row_label="feature", row_names=tuple(feature_names), unknown_steps=unknown)
 
 
 def trace_panels(main: lstm_core.Trace, rnn: lstm_core.Trace, raw: np.ndarray, feature_names: tuple) -> list[Panel]:
@@ -69,7 +75,8 @@ def heatmap_figure(tr: lstm_core.Trace, key: str, step: int | None = None, max_c
 
     q = QUANTITIES[key]
     values, w = downsample(tr[key], max_columns)
-    lo, hi = colour_range(key, tr[key])
+    r = colour_range(key, tr[key])
+    lo, hi = r
     x = np.arange(values.shape[0]) * w + (w - 1) / 2
     fig = go.Figure(go.Heatmap(
         z=values.T, x=x, y=np.arange(values.shape[1]), zmin=lo, zmax=hi, colorscale=plotly_scale(q.scale),
@@ -77,7 +84,9 @@ def heatmap_figure(tr: lstm_core.Trace, key: str, step: int | None = None, max_c
         hovertemplate=f"step %{{x}}<br>unit %{{y}}<br>{q.symbol} = %{{z:.3f}}<extra></extra>"))
     if step is not None:
         fig.add_vline(x=step, line={"color": "#d62728", "width": 2})
-    fig.update_layout(title=f"{q.symbol}: {q.name}" + (f" (each column the mean of {w} steps)" if w > 1 else ""),
+    beyond = f", {100 * (r.under + r.over):.1f}% of values beyond it" if r.under + r.over > 0 else ""
+    fig.update_layout(title=f"{q.symbol}: {q.name}" + (f" (each column the mean of {w} steps)" if w > 1 else "")
+                      + (f"<br><sub>colours: {r.note}{beyond}</sub>" if r.note else ""),
                       xaxis_title="time step t", yaxis_title="unit", height=300, margin={"l": 60, "r": 20, "t": 50,
                                                                                            "b": 45},
                       font={"size": 15})
@@ -116,79 +125,10 @@ def at_step(spec: dict, step: int) -> dict:
 # The step in numbers
 
 
-def _n(v: float) -> str:
-    """A number for an equation: 3 decimals, negatives in parentheses when they are factors."""
-    return f"{v:.3f}"
-
-
-def _p(v: float) -> str:
-    return f"({v:.3f})" if v < 0 else f"{v:.3f}"
-
-
 def aligned(lines: list[str]) -> str:
     """One LaTeX block, aligned on the first '=' of each line (continuation lines start with '=')."""
     return r"\small\begin{aligned}" + r"\\".join(("&" + e) if e.startswith("=") else e.replace("=", "&=", 1)
                                             for e in lines) + r"\end{aligned}"
-
-
-def lstm_equations(s, j: int, variant: str = "vanilla") -> list[str]:
-    """The seed's six equations for unit j, each followed by a line with the step's numbers
-    (s: lstm_core.Step from lstm_core.step_at). Continuation lines start with '='."""
-    v = {k: float(np.asarray(s[k])[j]) for k in s.keys() if k not in ("x", "h_prev", "c_prev")}
-    c_prev = float(np.asarray(s["c_prev"])[j])
-    peep = variant == "peephole"
-    pre = r"W_{%s}\,[h_{t-1}, x_t] + b_{%s}"
-
-    def sigma_gate(key: str, peephole: str) -> list[str]:  # one sigmoid gate: its equation, then its numbers
-        extra = rf" + p_{key} \odot {peephole}" if peep else ""
-        return [rf"{key}_t = \sigma({pre % (key, key)}{extra})",
-                rf"= \sigma({_n(v['pre_' + key])}) = {_n(v[key])}"]
-
-    lines = []
-    if variant == "nfg":
-        lines.append(r"f_t = 1 \quad\text{(no forget gate)}")
-    else:
-        lines += sigma_gate("f", "C_{t-1}")
-    if variant == "cifg":
-        lines.append(rf"i_t = 1 - f_t = 1 - {_n(v['f'])} = {_n(v['i'])}")
-    elif variant == "nig":
-        lines.append(r"i_t = 1 \quad\text{(no input gate)}")
-    else:
-        lines += sigma_gate("i", "C_{t-1}")
-    if variant == "niaf":
-        lines += [rf"\tilde C_t = {pre % ('c', 'c')} \quad\text{{(no tanh)}}", rf"= {_n(v['g'])}"]
-    else:
-        lines += [rf"\tilde C_t = \tanh({pre % ('c', 'c')})", rf"= \tanh({_n(v['pre_g'])}) = {_n(v['g'])}"]
-    lines += [r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t",
-              rf"= {_n(v['f'])} \times {_p(c_prev)} + {_n(v['i'])} \times {_p(v['g'])}", rf"= {_n(v['c'])}"]
-    if variant == "nog":
-        lines.append(r"o_t = 1 \quad\text{(no output gate)}")
-    else:
-        lines += sigma_gate("o", "C_t")
-    if variant == "noaf":
-        lines += [r"h_t = o_t \odot C_t", rf"= {_n(v['o'])} \times {_p(v['c'])} = {_n(v['h'])}"]
-    else:
-        lines += [r"h_t = o_t \odot \tanh(C_t)", rf"= {_n(v['o'])} \times \tanh({_n(v['c'])}) = {_n(v['h'])}"]
-    return lines
-
-
-def gru_equations(s, j: int) -> list[str]:
-    v = {k: float(np.asarray(s[k])[j]) for k in s.keys() if k not in ("x", "h_prev", "c_prev")}
-    h_prev = float(np.asarray(s["h_prev"])[j])
-    return [
-        r"r_t = \sigma(W_r x_t + U_r h_{t-1} + b_r)", rf"= \sigma({_n(v['pre_r'])}) = {_n(v['r'])}",
-        r"z_t = \sigma(W_z x_t + U_z h_{t-1} + b_z)", rf"= \sigma({_n(v['pre_z'])}) = {_n(v['z'])}",
-        r"n_t = \tanh(W_n x_t + b_{in} + r_t \odot (U_n h_{t-1} + b_{hn}))",
-        rf"= \tanh({_n(v['pre_n'])}) = {_n(v['n'])}",
-        r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}",
-        rf"= {_n(1 - v['z'])} \times {_p(v['n'])} + {_n(v['z'])} \times {_p(h_prev)} = {_n(v['h'])}",
-    ]
-
-
-def rnn_equation(s, j: int) -> list[str]:
-    """The vanilla RNN's one equation for unit j, then its numbers."""
-    pre, h = float(np.asarray(s["pre_h"])[j]), float(np.asarray(s["h"])[j])
-    return [r"h_t = \tanh(W\,[h_{t-1}, x_t] + b)", rf"= \tanh({_n(pre)}) = {_n(h)}"]
 
 
 def input_csv(x: np.ndarray, feature_names: tuple) -> str:
@@ -201,37 +141,11 @@ def input_csv(x: np.ndarray, feature_names: tuple) -> str:
     return frame.to_csv(index=False)
 
 
-def layer_table(s, names: tuple):
-    """Every unit's numbers at this step: one row per unit, one column per quantity."""
-    import pandas as pd
-
-    cols = {k: np.asarray(s[k]) for k in names if k in s}
-    return pd.DataFrame(cols).rename_axis("unit")
-
-
 # ------------------------------------------------------------------------------------------------
 # Cell diagrams
 
-_SLOT = re.compile(r"\{\{(\w+)\}\}")
-
-
-def fill_diagram(template: str, values: dict, ranges: dict) -> str:
-    """Replace {{name}} with the value's number, {{name_fill}} with its colour, {{name_text}} with a
-    readable text colour on that fill. Unknown slots raise KeyError (a template/code mismatch)."""
-    def slot(m):
-        name = m.group(1)
-        base, _, part = name.rpartition("_") if name.endswith(("_fill", "_text")) else (name, "", "")
-        if part in ("fill", "text"):
-            scale, lo, hi = ranges[base]
-            fill = colour_at(scale, values[base], lo, hi)
-            return fill if part == "fill" else text_colour_on(fill)
-        v = values[name]
-        return f"{v:+.3f}" if isinstance(v, float) else str(v)
-
-    return _SLOT.sub(slot, template)
-
-
 def diagram_ranges(tr: lstm_core.Trace) -> dict:
+    """{quantity: (scale, lo, hi)} for the cell diagrams: the very ranges of the trace view's panels."""
     out = {}
     for key in ("f", "i", "g", "o", "c", "h", "r", "z", "n"):
         if key in tr:
@@ -241,28 +155,3 @@ def diagram_ranges(tr: lstm_core.Trace) -> dict:
         out["c_prev"] = out["c"]
     out["h_prev"] = out["h"]
     return out
-
-
-def x_label(x_t, feature_names: tuple) -> str:
-    """The input at this step in a few characters: the character of a one-hot text input, else values."""
-    x_t = np.asarray(x_t)
-    if len(x_t) > 4 and set(np.unique(x_t)) <= {0.0, 1.0} and x_t.sum() == 1:
-        name = feature_names[int(np.argmax(x_t))] if feature_names else str(int(np.argmax(x_t)))
-        return {" ": "space", "\n": "newline"}.get(name, repr(name)[1:-1])
-    shown = ", ".join(f"{v:.2f}" for v in x_t[:3])
-    return f"({shown}{', …' if len(x_t) > 3 else ''})" if len(x_t) > 1 else shown
-
-
-def cell_diagram(kind: str, s, j: int, t: int, ranges: dict, x_text: str) -> str:
-    """The cell's SVG diagram with unit j's values at step t written on its wires and gates; `ranges`
-    (diagram_ranges of the trace) fixes each value's colour scale."""
-    template = (DIAGRAMS / ("lstm_cell.svg" if kind == "lstm" else f"{kind}_cell.svg")).read_text()
-    values = {k: float(np.asarray(s[k])[j]) for k in s.keys()
-              if k not in ("x", "h_prev", "c_prev") and not k.startswith("pre_")}
-    values["h_prev"] = float(np.asarray(s["h_prev"])[j])
-    if "c_prev" in s:
-        values["c_prev"] = float(np.asarray(s["c_prev"])[j])
-    values["x"] = x_text
-    values["unit"] = j
-    values["t"] = t
-    return fill_diagram(template, values, ranges)

@@ -6,10 +6,14 @@ import json
 
 import streamlit as st
 
+from lstm_core.limits import MAX_EXPORT_ROWS
+
 from . import data, figures
 from . import state as S
+from .cache import key_of
 from .components import step_follower
 from .selection import Selection
+from .text import plain
 
 K = S.KEYS
 
@@ -21,18 +25,19 @@ def memory(sel: Selection, box) -> None:
     t = int(st.session_state[K.step])
     T = sel.steps
     with box:
-        step_follower(t)
+        step_follower(t, K.memory_follower)
         st.markdown("##### Memory at a glance: nudge one input, watch how long each model still feels it")
         c1, c2, c3 = st.columns([1, 1, 3])
-        if st.session_state.get(S.NUDGE_FOR) != sel.x_id:  # a new input: nudge its first marked step
+        if st.session_state.get(S.NUDGE_FOR) != key_of(sel.x):  # a new input: nudge its first marked step
             st.session_state[K.nudge_step] = min(sel.marks[0] if sel.marks else 0, T - 1)
-            st.session_state[S.NUDGE_FOR] = sel.x_id
+            st.session_state[S.NUDGE_FOR] = key_of(sel.x)
+        S.clamp(K.nudge_step, T - 1)
         nudge = c1.number_input("Nudged step", 0, T - 1, key=K.nudge_step)
         F = sel.x.shape[1]
-        st.session_state[K.nudge_feature] = min(int(st.session_state[K.nudge_feature]), F - 1)
-        feature = c2.selectbox("Nudged feature", range(F), key=K.nudge_feature,
+        S.clamp(K.nudge_feature, F - 1)
+        feature = c2.selectbox("Nudged feature", list(range(F)), key=K.nudge_feature,
                                format_func=lambda k: sel.feature_names[k] if k < len(sel.feature_names) else str(k))
-        spec = data.memory_spec(sel.main, sel.main_id, sel.rnn, sel.rnn_id, sel.x, sel.x_id, int(nudge), int(feature))
+        spec = data.memory_spec(sel.main, sel.rnn, sel.x, int(nudge), int(feature))
         c3.caption(f"The input at step {int(nudge)} is raised by 1 (in the model's input units) and both sequences "
                    "are run again; each line is how much the state at step t changed. The cell state C_t is the "
                    "LSTM's memory highway; the RNN has only h_t.")
@@ -44,8 +49,8 @@ def data_preview() -> None:
     result = st.session_state.get(S.UPLOADED_SEQUENCES)
     if st.session_state[K.sequence_source] not in ("upload", "sample") or result is None:
         return
-    with st.expander(f"Your data: {result.source}, what the checks said, a preview"):
-        st.markdown("\n".join(f"- {n}" for n in result.notes) or "- read as it is")
+    with st.expander(plain(f"Your data: {result.source}, what the checks said, a preview")):
+        st.markdown("\n".join(f"- {plain(n)}" for n in result.notes) or "- read as it is")
         b = min(int(st.session_state[K.upload_sequence]), result.batch_size - 1)
         frame = result.to_frame(raw=True)
         c1, c2 = st.columns([1, 1])
@@ -59,32 +64,42 @@ def data_preview() -> None:
         stem = result.source.rsplit(".", 1)[0]
         c1, c2 = st.columns(2)
         c1.download_button("Every sequence as read (CSV, normalised if chosen)",
-                           lambda: result.to_frame().to_csv(index=False), file_name=f"{stem}-sequences.csv",
-                           mime="text/csv")
+                           lambda: result.to_csv_bytes(), file_name=f"{stem}-sequences.csv",
+                           mime="text/csv", on_click="ignore")
         if result.normalisation is not None:
             c2.download_button("Normalisation parameters (JSON)",
                                lambda: json.dumps(result.normalisation.to_dict(), indent=1),
-                               file_name=f"{stem}-normalisation.json", mime="application/json")
+                               file_name=f"{stem}-normalisation.json", mime="application/json", on_click="ignore")
 
 
-def exports(sel: Selection, main_tr, rnn_tr) -> None:
-    """Everything on the page, as files: the traces, the input, the models, plotly figures."""
+def exports(sel: Selection) -> None:
+    """Everything on the page, as files: the traces, the input, the models, plotly figures. Each file is
+    made when its button is clicked, from the shared cache (no session keeps a trace for its buttons),
+    and a click does not rerun the page."""
+    main_tr = data.trace(sel.main, sel.x)
     name = sel.main.kind.upper()
     stem = f"{sel.main.kind}-{sel.main.variant}" if sel.main.kind == "lstm" else sel.main.kind
     with st.expander("Download: traces, input, models, figures"):
         c = st.columns(3)
-        c[0].download_button(f"{name} trace (tidy CSV)", lambda: main_tr.to_frame().to_csv(index=False),
-                             file_name=f"trace-{stem}.csv", mime="text/csv",
-                             help="One row per step, unit and quantity; long traces make large files.")
-        c[1].download_button(f"{name} trace (NPZ)", main_tr.to_npz_bytes, file_name=f"trace-{stem}.npz")
-        c[2].download_button("RNN trace (NPZ)", rnn_tr.to_npz_bytes, file_name="trace-rnn.npz")
+        rows = main_tr.tidy_rows
+        too_long = rows > MAX_EXPORT_ROWS
+        c[0].download_button(f"{name} trace (tidy CSV)", lambda: data.trace(sel.main, sel.x).to_csv_bytes(),
+                             file_name=f"trace-{stem}.csv",
+                             mime="text/csv", on_click="ignore", disabled=too_long,
+                             help=(f"{rows:,} rows: over the {MAX_EXPORT_ROWS:,}-row limit for CSV; use the NPZ, "
+                                   "or `python -m lstm_core trace` from the command line." if too_long else
+                                   f"One row per step, unit and quantity ({rows:,} rows)."))
+        c[1].download_button(f"{name} trace (NPZ)", lambda: data.trace(sel.main, sel.x).to_npz_bytes(),
+                             file_name=f"trace-{stem}.npz", on_click="ignore")
+        c[2].download_button("RNN trace (NPZ)", lambda: data.trace(sel.rnn, sel.x).to_npz_bytes(),
+                             file_name="trace-rnn.npz", on_click="ignore")
         c = st.columns(3)
         c[0].download_button("Input as the model reads it (CSV)", lambda: figures.input_csv(sel.x, sel.feature_names),
-                             file_name="input.csv", mime="text/csv")
-        c[1].download_button(f"{name} model (.pt)", sel.main.to_bytes, file_name=f"model-{stem}.pt",
+                             file_name="input.csv", mime="text/csv", on_click="ignore")
+        c[1].download_button(f"{name} model (.pt)", sel.main.to_bytes, file_name=f"model-{stem}.pt", on_click="ignore",
                              help="One checkpoint file: weights, sizes, task, normalisation, history; it loads back "
                                   "here or with lstm_core.load_model.")
-        c[2].download_button("RNN model (.pt)", sel.rnn.to_bytes, file_name="model-rnn.pt")
+        c[2].download_button("RNN model (.pt)", sel.rnn.to_bytes, file_name="model-rnn.pt", on_click="ignore")
         if st.toggle("Show every heatmap as a plotly figure (zoom, and plotly's own PNG export)", key=K.plotly_figures):
             for key in main_tr.quantities:
                 st.plotly_chart(figures.heatmap_figure(main_tr, key, int(st.session_state[K.step])))

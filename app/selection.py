@@ -5,7 +5,6 @@ Reads session state (app.state's schema), never draws widgets; the sidebar draws
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,17 +15,15 @@ from lstm_core.models import Checkpoint
 
 from . import data
 from . import state as S
+from .cache import frozen
 
 
 @dataclass(frozen=True)
 class Selection:
     main: Checkpoint
     rnn: Checkpoint
-    main_id: str
-    rnn_id: str
-    x: np.ndarray  # (T, F) model input
-    raw: np.ndarray  # (T, F) in the data's units, for display
-    x_id: str
+    x: np.ndarray  # (T, F) model input, read-only
+    raw: np.ndarray  # (T, F) in the data's units, for display, read-only
     feature_names: tuple
     marks: tuple  # steps that carry what must be remembered
     what: str  # one sentence on the input
@@ -62,7 +59,10 @@ def _main_model(task: str, F: int | None, messages: list) -> Checkpoint:
         fits = [t for t in lstm_core.TASKS if data.shipped(t, kind) is not None and _task_inputs(t, kind) == F]
         if fits:
             messages.append(f"The {kind.upper()} trained on {task} reads {_task_inputs(task, kind)} feature(s); this "
-                            f"input has {F}: showing the one trained on {fits[0]}, which reads {F}.")
+                            f"input has {F}. Showing the {kind.upper()} trained on {fits[0]} instead, only because "
+                            f"it reads {F} feature(s): it never saw data like yours, so its gates show how a "
+                            f"{fits[0]} model reacts to this input, not what your data means. For a meaningful "
+                            "picture, upload a model trained on your data, or pick the task this file belongs to.")
             return data.load_shipped(fits[0], kind)
         messages.append(f"No trained {kind.upper()} reads {F} feature(s): showing a random one.")
     return data.random_checkpoint(kind, F or _task_inputs(task, "lstm"), int(ss[S.KEYS.hidden]),
@@ -94,7 +94,7 @@ def current() -> Selection:
     if uploaded is not None:
         F = uploaded.x.shape[-1]
         main = _main_model(task, F, messages)
-        b = min(int(ss[S.KEYS.upload_sequence]), uploaded.batch_size - 1)
+        b = min(int(ss[S.KEYS.upload_sequence]), uploaded.batch_size - 1)  # the sidebar's widget holds it
         n = int(uploaded.lengths[b])
         raw = (uploaded.raw if uploaded.raw is not None else uploaded.x)[b, :n]
         x = uploaded.x[b, :n]
@@ -106,19 +106,19 @@ def current() -> Selection:
         target = ""
     else:
         main = _main_model(task, _task_inputs(task, "lstm"), messages)
-        params = dict((main.task or {}).get("params") or {"length": lstm_core.TASKS[task].default_length})
+        own = main.task is not None and main.task.get("name") == task  # the model's own task: its settings
+        params = dict(main.task.get("params") or {}) if own else {}
+        params.setdefault("length", lstm_core.TASKS[task].default_length)
         if int(ss[S.KEYS.example_length]) > 0:
             params["length"] = int(ss[S.KEYS.example_length])
             params.pop("delay", None)  # the copy task derives its delay from the length
         norm = None if main.normalisation is None else main.normalisation.to_dict()
-        ex = data.example(task, int(ss[S.KEYS.example_seed]), json.dumps(params, sort_keys=True),
-                          None if norm is None else json.dumps(norm, sort_keys=True))
+        ex = data.example(task, int(ss[S.KEYS.example_seed]), params, norm)
         x, raw, names, marks = ex.x, ex.raw, ex.feature_names, ex.marks
         what, target = ex.description, ex.target
     variant = ss[S.KEYS.variant]
     if main.kind == "lstm" and variant != main.variant:
-        main = data.as_variant(main, data.model_id(main), variant)
+        main = data.as_variant(main, variant)
     rnn = _rnn_beside(main, (main.task or {}).get("name", task))
-    x = np.ascontiguousarray(x, np.float32)
-    return Selection(main, rnn, data.model_id(main), data.model_id(rnn), x, np.asarray(raw, np.float32),
-                     data.array_id(x), tuple(names), tuple(marks), what, target, tuple(messages))
+    return Selection(main, rnn, frozen(np.asarray(x, np.float32)), frozen(np.asarray(raw, np.float32)),
+                     tuple(names), tuple(marks), what, target, tuple(messages))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 import lstm_core
+from lstm_core.limits import MAX_STEPS
 
 from . import data, uploads
 from . import state as S
@@ -36,8 +37,8 @@ def draw(speeds: tuple) -> None:
     uploads.draw_model_inputs(sb)
     if st.session_state[K.model_source] == "random":
         c1, c2 = sb.columns(2)
-        c1.number_input("Hidden units", 1, 256, key=K.hidden)
-        c2.number_input("Model seed", 0, 2**31 - 1, key=K.model_seed)
+        c1.number_input("Hidden units", 1, S.MAX_HIDDEN, key=K.hidden)
+        c2.number_input("Model seed", 0, S.MAX_SEED, key=K.model_seed)
     sb.header("Input sequence")
     sb.radio("Sequence", list(SEQUENCE_SOURCES), key=K.sequence_source, format_func=SEQUENCE_SOURCES.get,
              on_change=uploads.on_sequence_source)
@@ -45,9 +46,9 @@ def draw(speeds: tuple) -> None:
     uploads.draw_sequence_inputs(sb)
     if source == "example":
         c1, c2 = sb.columns(2)
-        c1.number_input("Example seed", 0, 2**31 - 1, key=K.example_seed, on_change=_reset_step,
+        c1.number_input("Example seed", 0, S.MAX_SEED, key=K.example_seed, on_change=_reset_step,
                         help="Another seed draws another sequence of the task.")
-        c2.number_input("Length (steps)", 0, 100_000, step=100, key=K.example_length, on_change=_reset_step,
+        c2.number_input("Length (steps)", 0, MAX_STEPS, step=100, key=K.example_length, on_change=_reset_step,
                         help="0 = the length the model was trained on. Longer sequences test whether what it "
                              "learned carries over (up to 100,000 steps; long ones are drawn downsampled).")
     sb.selectbox("Playback speed", speeds, key=K.speed, format_func=lambda v: f"{v} steps per second")

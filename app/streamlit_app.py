@@ -9,7 +9,10 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 import streamlit as st  # noqa: E402
 
+from app import state as S  # noqa: E402
+
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
+S.init()  # every page has the session-state schema (and the link's values) before it draws
 pages = [
     st.Page(str(ROOT / "app" / "pages" / "explore.py"), title="Explore", url_path="explore", default=True,
             icon=":material/timeline:"),

@@ -4,6 +4,12 @@ Layout: uint32 little-endian header length, the header as UTF-8 JSON, zero paddi
 then one float32 block per panel, (rows, columns) in C order. Long traces are drawn downsampled: each
 column is the mean of `bin` consecutive steps (NaN steps ignored); the numbers pages show for a step
 always come from the full trace, never from these columns.
+
+Every panel's metadata says how its colour range was chosen (`range_note`), which shares of its values
+lie beyond it (`under`, `over`: drawn in the end colours, marked on the colour bar), the full range when
+a robust one is shown (`full_range`, for the colour bar's toggle), and for a one-hot text input the
+steps whose character is outside the model's vocabulary (`unknown_steps`, at most one per drawn column).
+Fields added after version 1 have defaults, so older callers and older messages still work.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .colors import LINES, SCALES
+from .colors import LINES, SCALES, beyond, full_limit
 
 MAX_COLUMNS = 2000  # more columns than a projector has pixels across a panel
 
@@ -32,6 +38,11 @@ class Panel:
     units: str = ""
     row_label: str = "unit"
     row_names: tuple = ()
+    range_note: str = ""  # how vmin/vmax were chosen, e.g. "robust range (…)"; "" for a fixed range
+    under: float | None = None  # share of values below vmin / above vmax; None: encode counts them
+    over: float | None = None
+    full_range: tuple = ()  # (lo, hi) of the full range when a narrower robust range is shown
+    unknown_steps: tuple = ()  # steps fed as all-zero because their character is not in the vocabulary
 
 
 def downsample(values: np.ndarray, max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, int]:
@@ -53,9 +64,20 @@ def downsample(values: np.ndarray, max_columns: int = MAX_COLUMNS) -> tuple[np.n
 
 def symmetric_limit(values: np.ndarray) -> float:
     """A symmetric colour range for signed values: the largest |value| (1 if there is none)."""
-    finite = np.abs(values[np.isfinite(values)])
-    m = float(finite.max()) if finite.size else 0.0
-    return m if m > 0 else 1.0
+    return full_limit(values)
+
+
+def panel_meta(p: Panel, rows: int, offset: int, w: int) -> dict:
+    """One panel's entry in the header (everything but its numbers)."""
+    under, over = beyond(p.values, p.vmin, p.vmax) if p.kind == "heatmap" else (0.0, 0.0)
+    under = under if p.under is None else p.under
+    over = over if p.over is None else p.over
+    columns = sorted({int(t) // w for t in p.unknown_steps})  # one tick per drawn column is all that shows
+    return {"key": p.key, "title": p.title, "note": p.note, "kind": p.kind, "rows": rows, "offset": offset,
+            "scale": p.scale, "vmin": float(p.vmin), "vmax": float(p.vmax), "units": p.units,
+            "row_label": p.row_label, "row_names": list(p.row_names), "range_note": p.range_note,
+            "under": float(under), "over": float(over), "full_range": [float(v) for v in p.full_range],
+            "unknown_steps": [c * w for c in columns]}
 
 
 def encode(panels: list[Panel], steps: int, marks=(), max_columns: int = MAX_COLUMNS, title: str = "",
@@ -67,9 +89,7 @@ def encode(panels: list[Panel], steps: int, marks=(), max_columns: int = MAX_COL
             raise ValueError(f"panel {p.key!r} must be (T={steps}, rows); got {p.values.shape}")
         cols, w = downsample(p.values, max_columns)
         block = np.ascontiguousarray(cols.T, dtype="<f4")  # (rows, C)
-        meta.append({"key": p.key, "title": p.title, "note": p.note, "kind": p.kind, "rows": int(block.shape[0]),
-                     "offset": offset, "scale": p.scale, "vmin": float(p.vmin), "vmax": float(p.vmax),
-                     "units": p.units, "row_label": p.row_label, "row_names": list(p.row_names)})
+        meta.append(panel_meta(p, int(block.shape[0]), offset, w))
         blocks.append(block.tobytes())
         offset += block.nbytes
     header = {"version": 1, "id": view_id, "title": title, "steps": int(steps),

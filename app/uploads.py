@@ -10,19 +10,18 @@ from __future__ import annotations
 import streamlit as st
 
 import lstm_core
+from lstm_core.limits import MAX_STEPS
 
 from . import data
 from . import state as S
+from .text import plain
 
 K = S.KEYS
 MAX_UPLOAD_BYTES = 20 * 2**20  # the app's own limit, checked before parsing (Streamlit's is in config.toml)
-MAX_UPLOAD_STEPS = 100_000
-
-
-def sample_files() -> list[str]:
-    from lstm_core.readers import FORMATS
-
-    return sorted(p.name for p in data.SEQUENCES.iterdir() if p.suffix in FORMATS and not p.name.startswith("make_"))
+MAX_UPLOAD_STEPS = MAX_STEPS
+# A parsed upload is kept in its session as float32 (the model's input and, for display, the raw values):
+# 8M numbers are 32 MB each, so one session's upload holds at most about 64 MB.
+MAX_UPLOAD_CELLS = 8 * 2**20
 
 
 def _options():
@@ -33,7 +32,8 @@ def _options():
     if ss[K.task] == "charlm" and ss[K.model_source] == "trained" and data.shipped("charlm", ss[K.cell]):
         vocab = data.load_shipped("charlm", ss[K.cell]).vocab  # text is read with the model's characters
     columns = tuple(c.strip() for c in ss[K.upload_columns].split(",") if c.strip()) or None
-    return ReadOptions(max_bytes=MAX_UPLOAD_BYTES, max_steps=MAX_UPLOAD_STEPS, nan_policy=ss[K.nan_policy],
+    return ReadOptions(max_bytes=MAX_UPLOAD_BYTES, max_steps=MAX_UPLOAD_STEPS, max_cells=MAX_UPLOAD_CELLS,
+                       nan_policy=ss[K.nan_policy],
                        normalise=ss[K.normalise_upload], columns=columns, vocab=vocab)
 
 
@@ -68,7 +68,11 @@ def on_sequence_source() -> None:
 
 def on_sample_pick() -> None:
     name = st.session_state[K.sample_file]
-    _read((data.SEQUENCES / name).read_bytes(), name)
+    path = data.SAMPLE_FILES.get(name)  # an allow-list: a name that is not a shipped sample opens nothing
+    if path is None:
+        st.session_state[S.UPLOAD_ERROR] = f"{name[:60]!r} is not one of the sample files."
+        return
+    _read(path.read_bytes(), name)
 
 
 def on_read_options() -> None:
@@ -102,8 +106,10 @@ def draw_sequence_inputs(sb) -> None:
         return
     from lstm_core.readers import FORMATS, NAN_POLICIES  # pandas, needed only for files
 
+    if source == "sample" and ss[S.UPLOADED_SEQUENCES] is None and not ss[S.UPLOAD_ERROR]:
+        on_sample_pick()  # a link that says "sample file" shows it without a click
     if source == "sample":
-        sb.selectbox("Sample file", sample_files(), key=K.sample_file, on_change=on_sample_pick,
+        sb.selectbox("Sample file", list(data.SAMPLE_FILES), key=K.sample_file, on_change=on_sample_pick,
                      help="Files in assets/sequences; the ones named bad_* show what the checks say.")
     elif source == "upload":
         sb.file_uploader("Sequence file", type=[e.lstrip(".") for e in FORMATS], key=K.sequence_upload,
@@ -121,14 +127,14 @@ def draw_sequence_inputs(sb) -> None:
             st.text_input("Columns (comma-separated; empty = every numeric column)", key=K.upload_columns,
                           on_change=on_read_options)
         if ss.get(S.UPLOAD_ERROR):
-            sb.error(ss[S.UPLOAD_ERROR], icon="⚠️")
+            sb.error(plain(ss[S.UPLOAD_ERROR]), icon="⚠️")
         result = ss.get(S.UPLOADED_SEQUENCES)
         if result is not None:
             if result.batch_size > 1:
                 sb.selectbox("Sequence in the file", range(result.batch_size), key=K.upload_sequence,
                              format_func=lambda b: f"{result.sequence_ids[b]} ({result.lengths[b]} steps)")
-            sb.caption(f"Showing {result.source}: {result.batch_size} sequence(s), {result.x.shape[-1]} "
-                       f"feature(s).")
+            sb.caption(plain(f"Showing {result.source}: {result.batch_size} sequence(s), {result.x.shape[-1]} "
+                             "feature(s)."))
 
 
 def draw_model_inputs(sb) -> None:
@@ -140,7 +146,8 @@ def draw_model_inputs(sb) -> None:
                      help="A checkpoint saved by this app (.npz or .pt), or a state_dict / whole torch.nn.LSTM, GRU "
                           "or RNN (single layer). Loaded without running any pickled code.")
     if ss.get(S.MODEL_UPLOAD_ERROR):
-        sb.error(ss[S.MODEL_UPLOAD_ERROR], icon="⚠️")
+        sb.error(plain(ss[S.MODEL_UPLOAD_ERROR]), icon="⚠️")
     ck = ss.get(S.UPLOADED_MODEL)
     if ck is not None:
-        sb.caption(f"Using {ck.describe()} from {ck.source}. " + " ".join(n[0].upper() + n[1:] + "." for n in ck.notes))
+        sb.caption(plain(f"Using {ck.describe()} from {ck.source}. "
+                         + " ".join(n[0].upper() + n[1:] + "." for n in ck.notes if n)))

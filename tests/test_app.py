@@ -1,51 +1,90 @@
-"""The Explore page under streamlit.testing.v1.AppTest: every control, and the numbers it shows checked
-against lstm_core run independently on the same model and input."""
+"""The Explore page under streamlit.testing.v1.AppTest: every control, and what the page shows checked
+against lstm_core run independently on the same model and input.
 
+The page's pictures are our components; AppTest sees what Python sends them: the trace view's binary
+message (decoded with app.trace_payload.decode) and the step view's data (equations as text).
+"""
+
+import json
 import re
 from pathlib import Path
+from urllib.parse import unquote
 
 import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
 import lstm_core
-from app.data import MODELS
+from app import trace_payload
+from app.data import MODELS, SEQUENCES
+from lstm_core.readers import ReadOptions, read_sequences
 
 APP = str(Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py")
 TIMEOUT = 60
+SYMBOLS = {"f_t": "f_{t}", "i_t": "i_{t}", "C~_t": "C̃_{t}", "C_t": "C_{t}", "o_t": "o_{t}", "h_t": "h_{t}",
+           "z_t": "z_{t}", "r_t": "r_{t}", "n_t": "n_{t}"}
 
 
-def fresh() -> AppTest:
-    return AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+def fresh(url: str = "") -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for k, v in (p.split("=", 1) for p in url.split("&") if p):
+        at.query_params[k] = unquote(v)
+    return at.run()
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label == label)
+def unescape(markdown: str) -> str:
+    """What a person reads: app.text.plain escapes every punctuation character with a backslash."""
+    return re.sub(r"\\(.)", r"\1", markdown)
 
 
-def equations(at) -> str:
-    return at.latex[0].value
+def component(at, name: str):
+    found = [c for c in at.get("bidi_component") if c.proto.component_name == f"lstmlab_{name}"]
+    assert len(found) == 1, f"{len(found)} {name} components on the page"
+    return found[0].proto
 
 
-def shown(at, symbol: str) -> float:
-    """The value the page shows for a quantity: the last number on its equation line."""
-    body = equations(at).replace(r"\begin{aligned}", "").replace(r"\end{aligned}", "").replace(r"\small", "")
-    body = body.strip("$\n")
-    lines = [ln.strip() for ln in body.split(r"\\")]
-    k = next(i for i, ln in enumerate(lines) if ln.startswith(symbol))
-    while k + 1 < len(lines) and lines[k + 1].startswith("&="):  # the result is on a continuation line
-        k += 1
-    return float(re.findall(r"-?\d+\.\d+", lines[k])[-1])
+def step_view(at) -> dict:
+    return json.loads(component(at, "step_view").json)
 
 
-def reference_trace(task: str, kind: str = "lstm", seed: int = 0, variant: str = "vanilla"):
-    """The shipped model on the task's generated example, traced here without the app."""
-    ck = lstm_core.load_model(MODELS / f"{task}-{kind}.npz")
+def message(at) -> tuple[dict, dict]:
+    """The trace view's message: header and {panel: (rows, columns)}."""
+    return trace_payload.decode(component(at, "trace_view").bytes)
+
+
+def _number(text: str) -> float:
+    return float(re.findall(r"−?\d+\.\d+", text)[-1].replace("−", "-"))
+
+
+def shown(at, symbol: str, block: int = 0) -> float:
+    """The value the page shows for a quantity: the last number of its equation's last line."""
+    eq = next(e for e in step_view(at)["blocks"][block]["equations"] if e["eq"].startswith(SYMBOLS[symbol] + " "))
+    return _number((eq["num"] or [eq["eq"]])[-1])
+
+
+def assert_message_is(at, tr: lstm_core.Trace, rnn: lstm_core.Trace | None = None):
+    """The trace view shows exactly this trace: its number of steps and every value of every panel."""
+    header, arrays = message(at)
+    assert header["steps"] == tr.steps and header["bin"] == 1
+    for key in tr.quantities:
+        np.testing.assert_allclose(arrays[key], tr[key].T, atol=2e-5, err_msg=key)
+    if rnn is not None:
+        np.testing.assert_allclose(arrays["rnn_h"], rnn["h"].T, atol=2e-5)
+
+
+def example_input(task: str, ck, seed: int = 0, length: int | None = None) -> np.ndarray:
     params = {k: v for k, v in ck.task["params"].items() if k not in ("n", "length", "seed")}
-    data = lstm_core.make_task(task, 1, ck.task["params"]["length"], seed, **params)
+    if length is not None:
+        params.pop("delay", None)
+    data = lstm_core.make_task(task, 1, length or ck.task["params"]["length"], seed, **params)
     x = data.x[0, : data.lengths[0]]
-    if ck.normalisation is not None:
-        x = ck.normalisation.apply(x)
+    return ck.normalisation.apply(x) if ck.normalisation is not None else x
+
+
+def reference_trace(task: str, kind: str = "lstm", seed: int = 0, variant: str = "vanilla", length=None):
+    """The shipped model on the task's generated example, traced here without the app (torch for variants)."""
+    ck = lstm_core.load_model(MODELS / f"{task}-{kind}.npz")
+    x = example_input(task, ck, seed, length)
     if variant != "vanilla":
         cell = lstm_core.make_cell("lstm", ck.input_size, ck.hidden_size, variant=variant)
         sd = dict(ck.cell.state_dict())
@@ -59,11 +98,12 @@ def reference_trace(task: str, kind: str = "lstm", seed: int = 0, variant: str =
 def test_the_first_screen_is_a_trained_lstm_beside_a_trained_rnn_on_a_memory_task():
     at = fresh()
     assert not at.exception
-    title = at.markdown[0].value
+    title = unescape(at.markdown[0].value)
     assert "LSTM (vanilla, 32 units) trained on adding vs. RNN (tanh, 32 units) trained on adding" in title
     tr = reference_trace("adding")
     for sym, key in (("f_t", "f"), ("i_t", "i"), ("o_t", "o"), ("h_t", "h")):
         assert shown(at, sym) == pytest.approx(float(tr[key][0, 0]), abs=6e-4), sym
+    assert_message_is(at, tr, reference_trace("adding", "rnn"))
 
 
 @pytest.mark.parametrize("task", list(lstm_core.TASKS))
@@ -76,7 +116,8 @@ def test_every_task_shows_the_trace_of_its_shipped_model(task):
     tr = reference_trace(task)
     assert shown(at, "f_t") == pytest.approx(float(tr["f"][7, 0]), abs=6e-4)
     assert shown(at, "h_t") == pytest.approx(float(tr["h"][7, 0]), abs=6e-4)
-    assert f"{task}-lstm" not in "".join(i.value for i in at.info)  # no fallback message
+    assert_message_is(at, tr)
+    assert not at.info  # no fallback message
 
 
 @pytest.mark.parametrize("variant", list(lstm_core.VARIANTS))
@@ -86,41 +127,31 @@ def test_every_variant_runs_the_same_weights_with_its_equations(variant):
     at.slider(key="step").set_value(21).run()
     assert not at.exception
     tr = reference_trace("adding", variant=variant)
-    text = equations(at)
+    eqs = [e["eq"] for e in step_view(at)["blocks"][0]["equations"]]
     if variant == "nfg":
-        assert r"f_t &= 1" in text
+        assert "f_{t} = 1   (no forget gate)" in eqs
     else:
         assert shown(at, "f_t") == pytest.approx(float(tr["f"][21, 0]), abs=6e-4)
     if variant == "cifg":
-        assert r"i_t &= 1 - f_t" in text
+        assert "i_{t} = 1 − f_{t}" in eqs
     assert shown(at, "h_t") == pytest.approx(float(tr["h"][21, 0]), abs=6e-4)
+    assert_message_is(at, tr)
 
 
-def test_step_forward_and_back_change_the_numbers():
+def test_moving_the_slider_changes_the_numbers_and_the_diagram():
     at = fresh()
-    before = equations(at)
-    button(at, "Forward ▶").click().run()
-    assert at.slider(key="step").value == 1
-    assert equations(at) != before
+    before = step_view(at)
+    at.slider(key="step").set_value(1).run()
+    view = step_view(at)
+    assert view["t"] == 1 and view["heading"] == "The step in numbers: t = 1" and view != before
     tr = reference_trace("adding")
     assert shown(at, "C_t") == pytest.approx(float(tr["c"][1, 0]), abs=6e-4)
-    button(at, "◀ Back").click().run()
-    assert at.slider(key="step").value == 0
-    assert equations(at) == before
-    assert button(at, "◀ Back").disabled
-
-
-def test_play_advances_one_step_per_tick_and_stops_at_the_end():
-    at = fresh()
-    at.slider(key="step").set_value(97).run()
-    at.toggle(key="playing").set_value(True).run()
-    assert not at.exception and at.session_state["playing"]
-    at.run()  # a timer tick
-    assert at.slider(key="step").value == 98
-    at.run()
-    at.run()
-    assert at.slider(key="step").value == 99
-    assert not at.session_state["playing"]  # stopped at the last step
+    lstm_diagram = view["diagrams"][0]
+    assert lstm_diagram["template"] == "lstm" and lstm_diagram["text"]["t"] == "1"
+    assert float(lstm_diagram["text"]["c"].replace("−", "-")) == pytest.approx(float(tr["c"][1, 0]), abs=6e-4)
+    assert float(lstm_diagram["text"]["c_prev"].replace("−", "-")) == pytest.approx(float(tr["c"][0, 0]), abs=6e-4)
+    at.slider(key="step").set_value(0).run()
+    assert step_view(at) == before
 
 
 def test_unit_choice_and_the_rnn_numbers():
@@ -130,20 +161,23 @@ def test_unit_choice_and_the_rnn_numbers():
     tr = reference_trace("adding")
     assert shown(at, "o_t") == pytest.approx(float(tr["o"][40, 5]), abs=6e-4)
     rnn = reference_trace("adding", kind="rnn")
-    rnn_text = at.latex[1].value
-    assert float(re.findall(r"-?\d+\.\d+", rnn_text)[-1]) == pytest.approx(float(rnn["h"][40, 5]), abs=6e-4)
+    assert shown(at, "h_t", block=1) == pytest.approx(float(rnn["h"][40, 5]), abs=6e-4)
 
 
 def test_gru_random_model_and_another_example():
     at = fresh()
     at.radio(key="cell").set_value("gru").run()
     assert not at.exception
-    assert r"z_t" in equations(at) and "GRU (32 units) trained on adding" in at.markdown[0].value
+    assert "GRU (32 units) trained on adding" in unescape(at.markdown[0].value)
+    assert shown(at, "z_t") == pytest.approx(float(reference_trace("adding", "gru")["z"][0, 0]), abs=6e-4)
     at.radio(key="model_source").set_value("random").run()
     at.number_input(key="hidden").set_value(7).run()
     at.number_input(key="example_seed").set_value(3).run()
     assert not at.exception
-    assert "GRU (7 units) vs. RNN (tanh, 7 units)" in at.markdown[0].value
+    assert "GRU (7 units) vs. RNN (tanh, 7 units)" in unescape(at.markdown[0].value)
+    gru = lstm_core.random_model("gru:random:H=7:seed=0", 2)
+    x = lstm_core.make_task("adding", 1, 100, 3).x[0]  # a random model reads the task's raw input
+    assert_message_is(at, lstm_core.trace(gru, x))
 
 
 def test_a_long_example_keeps_the_page_working():
@@ -153,23 +187,9 @@ def test_a_long_example_keeps_the_page_working():
     assert not at.exception
     at.slider(key="step").set_value(4999).run()
     assert not at.exception
-    assert "t = 4999" in "".join(m.value for m in at.markdown)
-
-
-def test_a_sample_file_in_one_click_and_a_bad_one_keeps_the_previous_sequence():
-    at = fresh()
-    at.radio(key="sequence_source").set_value("sample").run()
-    assert not at.exception
-    assert "your file sine.csv (sequence 0, 200 steps)" in at.caption[0].value
-    assert any("trained on sine" in i.value for i in at.info)  # a trained model that reads 1 feature
-    at.selectbox(key="sample_file").set_value("bad_ragged_rows.csv").run()
-    assert not at.exception
-    assert any("bad_ragged_rows.csv: row" in e.value for e in at.error)
-    assert "your file sine.csv" in at.caption[0].value  # the previous sequence stays
-    at.selectbox(key="sample_file").set_value("many_sequences.csv").run()
-    assert not at.error
-    at.selectbox(key="upload_sequence").set_value(2).run()
-    assert not at.exception and "many_sequences.csv (sequence" in at.caption[0].value
+    assert step_view(at)["t"] == 4999
+    header, _ = message(at)
+    assert header["steps"] == 5000 and header["bin"] == 3  # drawn as column means, numbers from the full trace
 
 
 def test_every_unit_view_shows_the_whole_layer_at_the_step():
@@ -189,3 +209,145 @@ def test_the_seed_notes_are_on_the_page():
     text = " ".join(m.value for m in notes.markdown)
     assert "What memory should I erase?" in text and "Clip gradient norms" in text and "cifg" in text
     assert r"\tilde C_t &= \tanh(W_c" in notes.latex[0].value
+
+
+# ------------------------------------------------------------------------------------------------
+# A picture matches its numbers: every input of the view changes the trace view's message
+
+
+def test_the_length_changes_the_heatmaps_not_only_the_slider():
+    at = fresh()
+    at.selectbox(key="task").set_value("sine").run()
+    assert_message_is(at, reference_trace("sine"))
+    at.number_input(key="example_length").set_value(300).run()
+    assert not at.exception
+    assert at.slider(key="step").max == 299
+    assert_message_is(at, reference_trace("sine", length=300), reference_trace("sine", "rnn", length=300))
+
+
+@pytest.mark.parametrize("task", ["sine", "charlm"])
+def test_the_example_seed_changes_the_heatmaps(task):
+    at = fresh()
+    at.selectbox(key="task").set_value(task).run()
+    at.number_input(key="example_seed").set_value(4).run()
+    assert not at.exception
+    assert_message_is(at, reference_trace(task, seed=4), reference_trace(task, "rnn", seed=4))
+
+
+def test_task_cell_variant_and_model_source_each_change_the_heatmaps():
+    at = fresh()
+    at.selectbox(key="task").set_value("copy").run()
+    assert_message_is(at, reference_trace("copy"), reference_trace("copy", "rnn"))
+    at.radio(key="cell").set_value("gru").run()
+    assert_message_is(at, reference_trace("copy", "gru"))
+    at.radio(key="cell").set_value("lstm").run()
+    at.selectbox(key="variant").set_value("nfg").run()
+    assert_message_is(at, reference_trace("copy", variant="nfg"))
+    at.radio(key="model_source").set_value("random").run()
+    at.selectbox(key="variant").set_value("vanilla").run()
+    random_lstm = lstm_core.random_model("lstm:random:H=32:seed=0", 10)
+    copy = lstm_core.make_task("copy", 1, None, 0)  # the task's default length; raw input, no normalisation
+    assert_message_is(at, lstm_core.trace(random_lstm, copy.x[0, : copy.lengths[0]]))
+
+
+def _file_input(name: str, sequence: int = 0) -> np.ndarray:
+    result = read_sequences((SEQUENCES / name).read_bytes(), name=name, options=ReadOptions())
+    return result.x[sequence, : result.lengths[sequence]], result
+
+
+def test_sample_files_and_the_sequences_of_a_file_each_change_the_heatmaps():
+    at = fresh()
+    at.radio(key="sequence_source").set_value("sample").run()
+    assert not at.exception
+    assert "your file sine.csv (sequence 0, 200 steps)" in unescape(at.caption[0].value)
+    sine_model = lstm_core.load_model(MODELS / "sine-lstm.npz")  # the shipped model that reads 1 feature
+    x, _ = _file_input("sine.csv")
+    assert_message_is(at, lstm_core.trace(sine_model, sine_model.normalisation.apply(x)))
+    at.selectbox(key="sample_file").set_value("many_sequences.csv").run()
+    assert not at.exception and not at.error
+    _, result = _file_input("many_sequences.csv")
+    firsts = []
+    for b in range(result.batch_size):
+        at.selectbox(key="upload_sequence").set_value(b).run()
+        assert not at.exception
+        header, arrays = message(at)
+        n = int(result.lengths[b])
+        assert header["steps"] == n
+        np.testing.assert_allclose(arrays["x"], result.x[b, :n].T, atol=1e-6)  # the input panel is this sequence
+        assert f"(sequence {result.sequence_ids[b]}, {n} steps)" in unescape(at.caption[0].value)
+        firsts.append(n)
+    assert len(set(firsts)) > 1  # the file's sequences really differ in length
+
+
+def test_a_bad_sample_keeps_the_previous_sequence():
+    at = fresh()
+    at.radio(key="sequence_source").set_value("sample").run()
+    at.selectbox(key="sample_file").set_value("bad_ragged_rows.csv").run()
+    assert not at.exception
+    assert any("bad_ragged_rows.csv: row" in unescape(e.value) for e in at.error)
+    assert "your file sine.csv" in unescape(at.caption[0].value)  # the previous sequence stays
+    assert message(at)[0]["steps"] == 200
+
+
+def test_a_text_outside_the_vocabulary_is_read_and_its_unknown_characters_counted():
+    at = fresh()
+    at.selectbox(key="task").set_value("charlm").run()
+    at.radio(key="sequence_source").set_value("sample").run()
+    at.selectbox(key="sample_file").set_value("gettysburg.txt").run()
+    assert not at.exception and not at.error
+    assert "trained on charlm" in unescape(at.markdown[0].value)  # the text model itself, no fallback
+    ck = lstm_core.load_model(MODELS / "charlm-lstm.npz")
+    text = (SEQUENCES / "gettysburg.txt").read_text(encoding="utf-8").replace("\r\n", "\n").lstrip("\ufeff")
+    unknown = sum(c not in ck.vocab for c in text)
+    assert unknown >= 1
+    header, arrays = message(at)
+    assert header["steps"] == len(text)
+    assert int((arrays["x"].sum(0) == 0).sum()) == unknown  # fed as all-zero steps
+    expander = next(e for e in at.expander if unescape(e.label).startswith("Your data: gettysburg.txt"))
+    assert any("not in the model's vocabulary" in unescape(m.value) for m in expander.markdown)
+
+
+# ------------------------------------------------------------------------------------------------
+# Stepping: the protocol's Python half
+
+
+def test_play_follows_the_clock_and_stops_at_the_end(monkeypatch):
+    from app import stepping
+
+    clock = [1000.0]
+    monkeypatch.setattr(stepping.time, "monotonic", lambda: clock[0])
+    at = fresh()
+    at.selectbox(key="speed").set_value(20).run()
+    at.slider(key="step").set_value(10).run()
+    at.toggle(key="playing").set_value(True).run()
+    assert not at.exception and at.session_state["playing"]
+    clock[0] += 0.5  # half a second at 20 steps per second: 10 steps, however many timer ticks ran
+    at.run()
+    assert at.slider(key="step").value == 20
+    clock[0] += 10.0
+    at.run()
+    assert at.slider(key="step").value == 99
+    assert not at.session_state["playing"]  # stopped at the last step
+
+
+def test_seek_requests_are_absolute_and_acknowledged(monkeypatch):
+    from app import state as S
+    from app import stepping
+
+    ss = {"step": 3, "playing": False, S.SEEK_ACK: 4, S.PLAY_FROM: None}
+    monkeypatch.setattr(stepping.st, "session_state", ss)
+    stepping.on_seek({"step": 9, "seq": 5})
+    assert ss["step"] == 9 and ss[S.SEEK_ACK] == 5
+    stepping.on_seek({"step": 7, "seq": 3})  # a late, coalesced request still lands on its absolute step
+    assert ss["step"] == 7 and ss[S.SEEK_ACK] == 5  # the ack never goes back
+    for junk in (None, "5", {"step": "x", "seq": 1}, {"seq": 1}):
+        stepping.on_seek(junk)
+    assert ss["step"] == 7
+
+
+def test_a_step_beyond_the_sequence_is_clamped_when_the_length_shrinks():
+    at = fresh("task=sine&example_length=300&step=250")
+    assert step_view(at)["t"] == 250
+    at.number_input(key="example_length").set_value(100).run()
+    assert not at.exception
+    assert at.slider(key="step").value == 0  # a new input starts at step 0

@@ -1,6 +1,5 @@
 """Figure builders are pure functions: arrays in, figures (payloads, LaTeX, SVG, specs) out."""
 
-import re
 
 import numpy as np
 import pytest
@@ -54,37 +53,6 @@ def test_a_long_trace_is_drawn_in_at_most_2000_columns():
     assert header["columns"] <= 2000 and header["bin"] == 50 and arrays["k"].shape == (3, 2000)
 
 
-def test_lstm_equations_show_the_step_numbers_and_the_variant(traces):
-    x, lstm, _ = traces
-    m = lstm_core.make_cell("lstm", 2, 5, seed=1)
-    s = lstm_core.step_at(m, lstm, 12)
-    lines = figures.lstm_equations(s, 3)
-    text = " ".join(lines)
-    for key in ("f", "i", "g", "c", "o", "h"):
-        assert f"{float(lstm[key][12, 3]):.3f}" in text, key
-    assert f"{float(lstm['c'][11, 3]):.3f}".lstrip("-") in text  # C_{t-1}, by hand
-    block = figures.aligned(lines)
-    assert block.startswith(r"\small\begin{aligned}") and block.count(r"\\") == len(lines) - 1
-    cifg = lstm_core.trace(lstm_core.make_cell("lstm", 2, 5, variant="cifg", seed=1), x)
-    s2 = lstm_core.step_at(lstm_core.make_cell("lstm", 2, 5, variant="cifg", seed=1), cifg, 12)
-    assert any(line.startswith("i_t = 1 - f_t") for line in figures.lstm_equations(s2, 0, "cifg"))
-
-
-def test_cell_diagram_fills_every_slot_with_numbers_and_readable_colours(traces):
-    _, lstm, rnn = traces
-    m = lstm_core.make_cell("lstm", 2, 5, seed=1)
-    s = lstm_core.step_at(m, lstm, 5)
-    svg = figures.cell_diagram("lstm", s, 2, 5, figures.diagram_ranges(lstm), "(0.10, 0.20)")
-    assert "{{" not in svg and "at step t = 5" in svg
-    assert f"{float(lstm['f'][5, 2]):+.3f}" in svg and f"{float(lstm['c'][4, 2]):+.3f}" in svg
-    fill = re.search(r'fill="(#[0-9a-f]{6})"[^>]*/>\s*<text[^>]*fill="(#[0-9a-f]{6})">f', svg)
-    assert fill and fill.group(2) == colors.text_colour_on(fill.group(1))
-    rs = lstm_core.step_at(lstm_core.make_cell("rnn", 2, 5, seed=1), rnn, 5)
-    assert "{{" not in figures.cell_diagram("rnn", rs, 2, 5, figures.diagram_ranges(rnn), "x")
-    with pytest.raises(KeyError):
-        figures.fill_diagram("{{nothing}}", {}, {})
-
-
 def test_colour_scale_ends_and_text_contrast():
     assert colors.colour_at("cividis", 0.0, 0, 1) == colors.SCALES["cividis"][0]
     assert colors.colour_at("cividis", 5.0, 0, 1) == colors.SCALES["cividis"][-1]  # clipped
@@ -115,10 +83,100 @@ def test_plotly_heatmap_has_the_quantity_units_and_the_cursor(traces):
     assert fig.layout.shapes[0].x0 == 9
 
 
-def test_input_csv_and_x_label():
-    text = figures.input_csv(np.array([[1.0, 2.0], [3.0, 4.0]]), ("a", "b"))
-    assert text.splitlines() == ["step,a,b", "0,1.0,2.0", "1,3.0,4.0"]
-    one_hot = np.zeros(6)
-    one_hot[2] = 1
-    assert figures.x_label(one_hot, tuple("ab cde")) == "space"
-    assert figures.x_label(np.array([0.5, -1.0]), ("a", "b")) == "(0.50, -1.00)"
+# ------------------------------------------------------------------------------------------------
+# Colour ranges of signed quantities, and the input panel's unknown characters
+
+
+@pytest.fixture(scope="module")
+def copy_trace():
+    """The shipped delayed-recall LSTM on its task's example: |C_t| from 0.5 in some units to 41 in others."""
+    ck = lstm_core.load_model("assets/models/copy-lstm.npz")
+    params = ck.task["params"]
+    d = lstm_core.make_task("copy", 1, params.get("length"), 0,
+                            **{k: v for k, v in params.items() if k not in ("n", "length", "seed")})
+    x = ck.normalisation.apply(d.x[0]) if ck.normalisation else d.x[0]
+    return lstm_core.trace(ck, x)
+
+
+def visible_units(values: np.ndarray, lo: float, hi: float) -> float:
+    """Share of units whose values, as drawn (clipped to [lo, hi]), span at least 20% of the colour range."""
+    drawn = np.clip(values, lo, hi)
+    return float(((drawn.max(0) - drawn.min(0)) >= 0.2 * (hi - lo)).mean())
+
+
+def test_cell_state_colours_show_most_units_of_the_copy_task(copy_trace):
+    c = copy_trace["c"]
+    top = float(np.abs(c).max())
+    before = visible_units(c, -top, top)  # the old range: the largest |value|, about ±41
+    lo, hi = figures.colour_range("c", c)
+    after = visible_units(c, lo, hi)
+    assert before < 0.5 and after >= 0.75, (before, after)
+    assert lo == -hi and hi < top / 5
+    # the rule, by hand: the median over units of each unit's 99th percentile of |C_t|
+    assert hi == pytest.approx(np.median(np.percentile(np.abs(c), 99, axis=0)))
+    r = figures.colour_range("c", c)
+    assert (r.under, r.over) == (pytest.approx((c < lo).mean()), pytest.approx((c > hi).mean()))
+    assert r.full == (pytest.approx(-top), pytest.approx(top)) and r.note.startswith("robust range")
+
+
+def test_cell_diagrams_and_plotly_use_the_panels_ranges(copy_trace):
+    panel = figures.quantity_panel(copy_trace, "c")
+    ranges = figures.diagram_ranges(copy_trace)
+    assert ranges["c"] == ranges["c_prev"] == ("diverging", panel.vmin, panel.vmax)
+    assert panel.range_note.startswith("robust range") and panel.over > 0 and panel.under > 0
+    assert len(panel.full_range) == 2
+    heat = figures.heatmap_figure(copy_trace, "c").data[0]
+    assert (heat.zmin, heat.zmax) == (panel.vmin, panel.vmax)
+    # a colour past the range is the end colour: the diagram of a saturated value is not lighter
+    assert colors.colour_at("diverging", 40.0, panel.vmin, panel.vmax) == colors.SCALES["diverging"][-1]
+
+
+def test_a_few_large_values_saturate_instead_of_washing_out_the_rest():
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-1, 1, (200, 8))
+    values[50, 2] = 40.0  # one spike
+    r = colors.signed_range(values, "C_t")
+    assert 0.9 < r.vmax < 1.0 and r.vmin == -r.vmax  # about the units' 99th percentile, not 40
+    assert r.over == pytest.approx(float((values > r.vmax).sum()) / values.size) and r.over < 0.01
+    assert r.full == (-40.0, 40.0)
+    # units alike and no spike: the largest value is within 3x, so the full range is drawn
+    uniform = rng.uniform(-2, 2, (200, 8))
+    alike = colors.signed_range(uniform, "C_t")
+    assert alike.vmax == pytest.approx(np.abs(uniform).max()) and alike.note == "full range (max |C_t|)"
+    assert (alike.under, alike.over, alike.full) == (0.0, 0.0, ())
+
+
+def test_robust_range_floors_and_empty_traces():
+    silent = np.full((50, 8), 1e-4)
+    silent[::2] *= -1
+    silent[:, 0] = np.linspace(-5, 5, 50)  # one loud unit among silent ones
+    assert colors.signed_range(silent, "C_t").vmax == pytest.approx(5 / 50)  # never below 1/50 of the max
+    g = np.full((50, 8), 0.1)
+    g[:, 0] = np.linspace(-30, 30, 50)  # niaf: the candidate leaves [-1, 1] in one unit
+    lo, hi = figures.colour_range("g", g)
+    assert (lo, hi) == (-1.0, 1.0)  # max(median unit 0.1, the tanh range 1, 30 / 50); 30 > 3 x 1: robust
+    assert figures.colour_range("g", g).over == pytest.approx(float((g > 1).mean()))
+    assert tuple(figures.colour_range("g", np.full((5, 3), 0.5))) == (-1.0, 1.0)  # inside [-1, 1]: fixed
+    assert tuple(figures.colour_range("f", np.full((5, 3), 0.5))) == (0.0, 1.0)
+    empty = colors.signed_range(np.full((5, 3), np.nan), "C_t")
+    assert (empty.vmin, empty.vmax, empty.over) == (-1.0, 1.0, 0.0)
+    padded = np.vstack([np.random.default_rng(0).uniform(-1, 1, (20, 4)), np.full((5, 4), np.nan)])
+    assert np.isfinite(tuple(colors.signed_range(padded, "C_t"))).all()
+
+
+def test_input_panel_marks_steps_outside_the_vocabulary():
+    one_hot = np.eye(6, dtype=np.float32)[[0, 1, 2, 3, 4, 5, 0, 1]]
+    one_hot[[2, 5]] = 0.0  # two characters the model has no index for, fed as zeros
+    p = figures.input_panel(one_hot, tuple("abcdef"))
+    assert p.unknown_steps == (2, 5)
+    assert p.note.startswith("2 steps outside the vocabulary, fed as zeros")
+    one_hot[5, 1] = 1.0
+    assert figures.input_panel(one_hot, tuple("abcdef")).note.startswith("1 step outside the vocabulary")
+    clean = figures.input_panel(np.eye(6, dtype=np.float32), tuple("abcdef"))
+    assert clean.unknown_steps == () and "vocabulary" not in clean.note
+    multi_hot = np.zeros((4, 6), np.float32)
+    multi_hot[1, :2] = 1.0  # two 1s in a step: not one-hot text, a zero step is just a zero step
+    assert figures.input_panel(multi_hot, tuple("abcdef")).unknown_steps == ()
+    padded = np.vstack([np.eye(6, dtype=np.float32), np.full((3, 6), np.nan)])
+    assert figures.input_panel(padded, tuple("abcdef")).unknown_steps == ()  # padding is not unknown
+    assert figures.input_panel(np.zeros((5, 2), np.float32), ("a", "b")).unknown_steps == ()  # lines panel

@@ -3,11 +3,15 @@
 // It receives the whole (possibly downsampled) trace once, as bytes; the current step arrives through
 // window events from the step bridge, so stepping never re-sends the trace.
 // Message layout: see app/trace_payload.py.
+// Safety: titles, feature names and ids come from users' files, so no string ever becomes markup here: the
+// DOM is built with createElement and textContent, and the canvas draws text with fillText.
 
 const STEP_EVENT = "lstmlab:step";
 const SEEK_EVENT = "lstmlab:seek";
 const FONT = "system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif";
 const M = { left: 132, right: 118, top: 8, bottom: 46, gap: 14, titleH: 34 };
+const BAR = { dx: 14, w: 14, cap: 7 }; // colour bar: offset right of the plot, width, height of a saturation cap
+const UNKNOWN = "#c00000"; // ticks under the input at steps whose character is outside the vocabulary
 const NARROW = { left: 78, right: 74 }; // under 720 px wide: smaller margins, units only where they fit
 
 function parse(bytes) {
@@ -52,6 +56,26 @@ function fmt(v) {
   return v.toFixed(a >= 100 ? 1 : 3);
 }
 
+function pct(share) {
+  const v = share * 100;
+  if (v < 0.1) return "<0.1%";
+  return `${v < 10 ? v.toFixed(1) : v.toFixed(0)}%`;
+}
+
+// The colour range a panel is drawn with: the one chosen in Python, or its full range after a click on the
+// colour bar (only panels whose robust range leaves values out have one).
+function shown(state, p) {
+  const full = p.full_range || [];
+  if (full.length === 2 && state.full.has(p.key)) {
+    return { vmin: full[0], vmax: full[1], under: 0, over: 0, note: "full range (max |value|)", toggled: true };
+  }
+  return { vmin: p.vmin, vmax: p.vmax, under: p.under || 0, over: p.over || 0, note: p.range_note || "", toggled: false };
+}
+
+function canToggle(p) {
+  return p.kind === "heatmap" && (p.full_range || []).length === 2;
+}
+
 function panelHeight(p, n) {
   // Every panel fits on one screen: a projector at 720 px tall still shows the whole trace.
   const room = Math.max(360, (window.innerHeight || 900) - 170) - n * (M.titleH + M.gap) - M.bottom;
@@ -68,19 +92,19 @@ function layout(header, width) {
   const plotW = Math.max(120, width - left - right);
   const boxes = header.panels.map((p) => {
     const h = panelHeight(p, header.panels.length);
-    const box = { p, x: left, y: y + M.titleH, w: plotW, h, narrow };
+    const box = { p, x: left, y: y + M.titleH, w: plotW, h, narrow, right };
     y += M.titleH + h + M.gap;
     return box;
   });
   return { boxes, width, height: y + M.bottom - M.gap, plotW };
 }
 
-function drawHeatmap(ctx, box, header, luts) {
+function drawHeatmap(ctx, box, header, luts, range) {
   const { p } = box;
   const C = header.columns;
   const img = new ImageData(C, p.rows);
   const table = luts[p.scale];
-  const span = p.vmax - p.vmin || 1;
+  const span = range.vmax - range.vmin || 1;
   for (let r = 0; r < p.rows; r++) {
     for (let c = 0; c < C; c++) {
       const v = p.data[r * C + c];
@@ -90,7 +114,8 @@ function drawHeatmap(ctx, box, header, luts) {
         img.data[o + 3] = 255;
         continue;
       }
-      const k = Math.max(0, Math.min(255, Math.round(((v - p.vmin) / span) * 255))) * 3;
+      // values beyond the range take the end colours (the colour bar's caps say how many)
+      const k = Math.max(0, Math.min(255, Math.round(((v - range.vmin) / span) * 255))) * 3;
       img.data[o] = table[k];
       img.data[o + 1] = table[k + 1];
       img.data[o + 2] = table[k + 2];
@@ -143,57 +168,103 @@ function drawLines(ctx, box, header) {
   }
 }
 
-function drawColourBar(ctx, box, luts) {
+// A saturation cap: a triangle in the end colour beyond the end of the bar (up above it, down below it).
+function drawCap(ctx, x, yBase, dir, rgb) {
+  ctx.beginPath();
+  ctx.moveTo(x, yBase);
+  ctx.lineTo(x + BAR.w, yBase);
+  ctx.lineTo(x + BAR.w / 2, yBase + dir * BAR.cap);
+  ctx.closePath();
+  ctx.fillStyle = rgb;
+  ctx.fill();
+  ctx.strokeStyle = "#444";
+  ctx.lineWidth = 1;
+  ctx.stroke();
+}
+
+function drawColourBar(ctx, box, luts, range) {
   const { p } = box;
-  const x = box.x + box.w + 14;
-  const w = 14;
   if (p.kind === "lines") return;
+  const x = box.x + box.w + BAR.dx;
+  const w = BAR.w;
+  const edge = box.x + box.w + box.right - 2; // the canvas's right edge
   const table = luts[p.scale];
+  const rgbAt = (q) => `rgb(${table[q]},${table[q + 1]},${table[q + 2]})`;
   for (let k = 0; k < box.h; k++) {
-    const q = Math.round((1 - k / Math.max(1, box.h - 1)) * 255) * 3;
-    ctx.fillStyle = `rgb(${table[q]},${table[q + 1]},${table[q + 2]})`;
+    ctx.fillStyle = rgbAt(Math.round((1 - k / Math.max(1, box.h - 1)) * 255) * 3);
     ctx.fillRect(x, box.y + k, w, 1);
   }
   ctx.strokeStyle = "#444";
   ctx.lineWidth = 1;
   ctx.strokeRect(x + 0.5, box.y + 0.5, w, box.h - 1);
+  // values beyond the range: a cap in the end colour and the share of values it stands for
+  ctx.font = `10px ${FONT}`;
+  ctx.textAlign = "left";
+  const capText = (share, rel, v, baseline) => {
+    let text = `${pct(share)} ${rel} ${fmt(v)}`;
+    if (x + w + 4 + ctx.measureText(text).width > edge) text = pct(share);
+    ctx.fillStyle = "#7a3b00";
+    ctx.fillText(text, x + w + 4, baseline);
+  };
+  if (range.over > 0) {
+    drawCap(ctx, x, box.y - 1, -1, rgbAt(255 * 3));
+    capText(range.over, ">", range.vmax, box.y - 1);
+  }
+  if (range.under > 0) {
+    drawCap(ctx, x, box.y + box.h + 1, 1, rgbAt(0));
+    capText(range.under, "<", range.vmin, box.y + box.h + 10);
+  }
   ctx.fillStyle = "#111";
   ctx.font = `12px ${FONT}`;
-  ctx.textAlign = "left";
-  ctx.fillText(fmt(p.vmax), x + w + 4, box.y + 10);
-  ctx.fillText(fmt(p.vmin), x + w + 4, box.y + box.h - 2);
-  if (p.vmin < 0 && p.vmax > 0) ctx.fillText("0", x + w + 4, box.y + box.h * (p.vmax / (p.vmax - p.vmin)) + 4);
+  ctx.fillText(fmt(range.vmax), x + w + 4, box.y + 10);
+  ctx.fillText(fmt(range.vmin), x + w + 4, box.y + box.h - 2);
+  if (range.vmin < 0 && range.vmax > 0) ctx.fillText("0", x + w + 4, box.y + box.h * (range.vmax / (range.vmax - range.vmin)) + 4);
   // units, rotated, right of the widest number
-  const numbers = Math.max(...[p.vmax, p.vmin].map((v) => ctx.measureText(fmt(v)).width));
+  const numbers = Math.max(...[range.vmax, range.vmin].map((v) => ctx.measureText(fmt(v)).width));
   ctx.save();
   ctx.translate(x + w + 4 + numbers + 12, box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
   ctx.font = `11px ${FONT}`;
   ctx.fillStyle = "#333";
-  const fits = x + w + 4 + numbers + 18 <= box.x + box.w + M.right;
+  const fits = x + w + 4 + numbers + 18 <= box.x + box.w + box.right;
   if (!box.narrow && fits && ctx.measureText(p.units).width <= box.h + 20) ctx.fillText(p.units, 0, 0);
   ctx.restore();
 }
 
-function drawAxes(ctx, box, header, isLast) {
+function fitText(ctx, text, room) {
+  if (ctx.measureText(text).width <= room) return text;
+  let t = text;
+  while (t.length > 3 && ctx.measureText(t + "…").width > room) t = t.slice(0, -1);
+  return t.length > 3 ? t.trimEnd() + "…" : "";
+}
+
+function drawAxes(ctx, box, header, isLast, range) {
   const { p } = box;
+  const baseline = box.y - M.titleH + 15;
   ctx.fillStyle = "#111";
   ctx.font = `bold 15px ${FONT}`;
   ctx.textAlign = "left";
-  ctx.fillText(p.title, box.x, box.y - M.titleH + 15);
+  ctx.fillText(p.title, box.x, baseline);
+  const noteX = box.x + ctx.measureText(p.title).width + 12;
+  const rowEnd = box.x + box.w + box.right - 4;
+  // the scale caption, right-aligned over the colour bar: it wins over the intuition note when room is short
+  ctx.font = `12px ${FONT}`;
+  let caption = range.note;
+  if (caption && rowEnd - ctx.measureText(caption).width - 16 - noteX < 90) caption = caption.split(" (")[0];
+  if (caption && rowEnd - ctx.measureText(caption).width < noteX) caption = "";
+  let noteEnd = box.x + box.w + 60;
+  if (caption) {
+    const cw = ctx.measureText(caption).width;
+    ctx.textAlign = "right";
+    ctx.fillStyle = range.over + range.under > 0 ? "#7a3b00" : "#555";
+    ctx.fillText(caption, rowEnd, baseline);
+    noteEnd = Math.min(noteEnd, rowEnd - cw - 16);
+    ctx.textAlign = "left";
+  }
   ctx.font = `13px ${FONT}`;
   ctx.fillStyle = "#444";
-  const tw = ctx.measureText(p.title).width;
-  ctx.font = `bold 15px ${FONT}`;
-  const tww = ctx.measureText(p.title).width;
-  ctx.font = `13px ${FONT}`;
-  const noteX = box.x + Math.max(tw, tww) + 12;
-  let note = p.note;
-  const room = box.x + box.w + 60 - noteX;
-  while (note.length > 3 && ctx.measureText(note).width > room) note = note.slice(0, -2);
-  if (note !== p.note) note = note.trimEnd() + "…";
-  ctx.fillText(note, noteX, box.y - M.titleH + 15);
+  ctx.fillText(fitText(ctx, p.note, noteEnd - noteX), noteX, baseline);
   // y axis: row label and a few row ticks
   ctx.fillStyle = "#333";
   ctx.font = `12px ${FONT}`;
@@ -215,6 +286,7 @@ function drawAxes(ctx, box, header, isLast) {
   ctx.fillText(p.row_label, 0, 0);
   ctx.restore();
   ctx.strokeStyle = "#888";
+  ctx.lineWidth = 1;
   ctx.strokeRect(box.x + 0.5, box.y + 0.5, box.w - 1, box.h - 1);
   // x ticks under every panel, labels under the last one
   const T = header.steps;
@@ -233,6 +305,24 @@ function drawAxes(ctx, box, header, isLast) {
     ctx.fillText(header.step_label + (header.bin > 1 ? `  (drawn as ${header.columns} columns, each the mean of ${header.bin} steps)` : ""),
       box.x + box.w / 2, box.y + box.h + 36);
   }
+}
+
+// Steps whose character is outside the model's vocabulary (fed as all-zero): red ticks under the panel.
+function drawUnknown(ctx, box, header) {
+  const steps = box.p.unknown_steps || [];
+  if (!steps.length) return;
+  const C = header.columns;
+  ctx.save();
+  ctx.strokeStyle = UNKNOWN;
+  ctx.lineWidth = 2;
+  ctx.beginPath();
+  for (const t of steps) {
+    const x = box.x + ((Math.floor(t / header.bin) + 0.5) / C) * box.w;
+    ctx.moveTo(x, box.y + box.h + 1);
+    ctx.lineTo(x, box.y + box.h + 9);
+  }
+  ctx.stroke();
+  ctx.restore();
 }
 
 function drawMarks(ctx, boxes, header) {
@@ -260,6 +350,9 @@ function render(state) {
   // where each plot is, in CSS pixels of the canvas (for tests and tools that point at a panel)
   state.root.dataset.panels = JSON.stringify(Object.fromEntries(L.boxes.map((b) => [b.p.key,
     [Math.round(b.x), Math.round(b.y), Math.round(b.w), Math.round(b.h)]])));
+  // the colour range each panel is drawn with (for tests and tools; the full one after a colour-bar click)
+  state.root.dataset.ranges = JSON.stringify(Object.fromEntries(L.boxes.filter((b) => b.p.kind === "heatmap")
+    .map((b) => { const r = shown(state, b.p); return [b.p.key, [r.vmin, r.vmax, r.under, r.over]]; })));
   const dpr = window.devicePixelRatio || 1;
   for (const c of [canvas, overlay]) {
     c.width = Math.round(L.width * dpr);
@@ -272,10 +365,12 @@ function render(state) {
   ctx.fillStyle = "#ffffff";
   ctx.fillRect(0, 0, L.width, L.height);
   L.boxes.forEach((box, k) => {
+    const range = shown(state, box.p);
     if (box.p.kind === "lines") drawLines(ctx, box, header);
-    else drawHeatmap(ctx, box, header, state.luts);
-    drawColourBar(ctx, box, state.luts);
-    drawAxes(ctx, box, header, k === L.boxes.length - 1);
+    else drawHeatmap(ctx, box, header, state.luts, range);
+    drawColourBar(ctx, box, state.luts, range);
+    drawAxes(ctx, box, header, k === L.boxes.length - 1, range);
+    drawUnknown(ctx, box, header);
   });
   drawMarks(ctx, L.boxes, header);
   drawCursor(state);
@@ -317,32 +412,69 @@ function hitTest(state, mx, my) {
       const r = box.p.kind === "heatmap" ? Math.min(box.p.rows - 1, Math.floor(((box.y + box.h - my) / box.h) * box.p.rows)) : null;
       return { box, c, r };
     }
+    const bx = box.x + box.w + BAR.dx;
+    if (box.p.kind === "heatmap" && mx >= bx - 2 && mx < bx + BAR.w + 2 && my >= box.y - BAR.cap - 2 && my < box.y + box.h + BAR.cap + 2) {
+      return { box, bar: true };
+    }
   }
   return null;
 }
 
+// The tooltip's content as plain strings: a bold title and lines (shown with textContent, never as markup).
 function tooltip(state, hit) {
   const { header } = state;
   const { box, c, r } = hit;
+  const p = box.p;
+  const range = shown(state, p);
+  if (hit.bar) {
+    const lines = [`colour range ${fmt(range.vmin)} … ${fmt(range.vmax)}` + (range.note ? `: ${range.note}` : "")];
+    if (range.over > 0 || range.under > 0) {
+      lines.push(`${pct(range.over)} of values above, ${pct(range.under)} below: drawn in the end colours`);
+    }
+    if (canToggle(p)) lines.push(range.toggled ? "click for the robust range" : `click for the full range ±${fmt(p.full_range[1])}`);
+    return { title: p.title, lines };
+  }
   const w = header.bin;
   const t0 = c * w;
   const t1 = Math.min(header.steps - 1, t0 + w - 1);
   const when = w > 1 ? `steps ${t0}–${t1} (mean)` : `step ${t0}`;
-  const p = box.p;
   const C = header.columns;
+  const unknown = (p.unknown_steps || []).some((t) => Math.floor(t / w) === c);
+  const extra = unknown ? [w > 1 ? "a character outside the vocabulary here, fed as zeros" : "character outside the vocabulary, fed as zeros"] : [];
   if (r === null) {
     const rows = [];
     for (let k = 0; k < Math.min(p.rows, 8); k++) rows.push(`${p.row_names[k] ?? "x" + k} = ${fmt(p.data[k * C + c])}`);
-    return `<b>${p.title}</b><br>${when}<br>${rows.join("<br>")}`;
+    return { title: p.title, lines: [when, ...rows, ...extra] };
   }
-  const name = p.row_names[r] ?? `unit ${r}`;
-  return `<b>${p.title}</b><br>${when}, ${p.row_label} ${p.row_names[r] ? name : r}<br>value = ${fmt(p.data[r * C + c])}`;
+  const v = p.data[r * C + c];
+  const out = v > range.vmax ? " (above the colour range)" : v < range.vmin ? " (below the colour range)" : "";
+  const name = p.row_names[r] ? p.row_names[r] : String(r);
+  return { title: p.title, lines: [`${when}, ${p.row_label} ${name}`, `value = ${fmt(v)}${out}`, ...extra] };
+}
+
+function showTip(tip, content) {
+  const title = document.createElement("b");
+  title.textContent = content.title;
+  const nodes = [title];
+  for (const line of content.lines) {
+    const div = document.createElement("div");
+    div.textContent = line;
+    nodes.push(div);
+  }
+  tip.replaceChildren(...nodes);
+  tip.hidden = false;
 }
 
 function seek(state, c) {
   const w = state.header.bin;
   const t = Math.min(state.header.steps - 1, c * w + Math.floor(w / 2));
   window.dispatchEvent(new CustomEvent(SEEK_EVENT, { detail: { step: t } }));
+}
+
+// A file-name-safe piece of text: letters, digits, "_" and "-" only.
+function safeName(text, fallback) {
+  const clean = String(text ?? "").replace(/[^A-Za-z0-9_-]/g, "").slice(0, 64);
+  return clean || fallback;
 }
 
 function exportPng(state) {
@@ -356,10 +488,35 @@ function exportPng(state) {
   out.toBlob((blob) => {
     const a = document.createElement("a");
     a.href = URL.createObjectURL(blob);
-    a.download = `lstm-gate-lab-${state.header.id || "trace"}-step-${state.step ?? 0}.png`;
+    const step = Math.max(0, Math.trunc(Number(state.step) || 0));
+    a.download = `lstm-gate-lab-${safeName(state.header.id, "trace")}-step-${step}.png`;
     a.click();
     setTimeout(() => URL.revokeObjectURL(a.href), 10000);
   }, "image/png");
+}
+
+function el(tag, className, props = {}) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  return Object.assign(node, props);
+}
+
+// The view's elements, built node by node (no markup strings anywhere in this file).
+function skeleton() {
+  const root = el("div", "lstmlab-trace");
+  const bar = el("div", "bar");
+  const title = el("span", "title", { textContent: "Gates and states over time" });
+  const hint = el("span", "hint", { textContent: "hover for values · click to jump to a step" });
+  const png = el("button", "png", { type: "button", title: "Save this view, with the cursor, as a PNG image", textContent: "Download PNG" });
+  bar.append(title, hint, png);
+  const holder = el("div", "holder");
+  const canvas = el("canvas", "base");
+  canvas.setAttribute("role", "img");
+  const overlay = el("canvas", "overlay");
+  const tip = el("div", "tip", { hidden: true });
+  holder.append(canvas, overlay, tip);
+  root.append(bar, holder);
+  return { root, holder, canvas, overlay, tip, png };
 }
 
 export default function (component) {
@@ -367,39 +524,45 @@ export default function (component) {
   if (!data || !data.byteLength) return;
   const header = parse(data instanceof Uint8Array ? data : new Uint8Array(data));
   const luts = Object.fromEntries(Object.entries(header.scales).map(([k, v]) => [k, lut(v)]));
-  const root = document.createElement("div");
-  root.className = "lstmlab-trace";
-  root.dataset.viewId = header.id;
-  root.innerHTML = `<div class="bar"><span class="title"></span><span class="hint"></span><button type="button" class="png" title="Save this view, with the cursor, as a PNG image">Download PNG</button></div>
-    <div class="holder"><canvas class="base" role="img"></canvas><canvas class="overlay"></canvas><div class="tip" hidden></div></div>`;
+  const parts = skeleton();
+  const { root } = parts;
+  root.dataset.viewId = String(header.id ?? "");
+  root.dataset.steps = String(header.steps);
   parentElement.querySelectorAll(".lstmlab-trace").forEach((n) => n.remove()); // an earlier mount's view
   parentElement.appendChild(root);
-  const state = { header, luts, root, holder: root.querySelector(".holder"), canvas: root.querySelector(".base"),
-    overlay: root.querySelector(".overlay"), tip: root.querySelector(".tip"), step: window.__lstmlabStep ?? 0 };
-  root.querySelector(".title").textContent = "Gates and states over time";
-  root.querySelector(".hint").textContent = "hover for values · click to jump to a step";
+  const state = { header, luts, root, holder: parts.holder, canvas: parts.canvas, overlay: parts.overlay, tip: parts.tip,
+    step: window.__lstmlabStep ?? 0, full: new Set() };
   state.canvas.setAttribute("aria-label", `${header.title}: heatmaps of ${header.panels.map((p) => p.title).join(", ")} over ${header.steps} steps`);
   const onStep = (e) => { state.step = e.detail.step; drawCursor(state); };
   window.addEventListener(STEP_EVENT, onStep);
   state.overlay.addEventListener("mousemove", (e) => {
     const rect = state.overlay.getBoundingClientRect();
     const hit = hitTest(state, e.clientX - rect.left, e.clientY - rect.top);
+    state.overlay.style.cursor = hit?.bar && canToggle(hit.box.p) ? "pointer" : "";
     if (!hit) { state.tip.hidden = true; return; }
-    state.tip.innerHTML = tooltip(state, hit);
-    state.tip.hidden = false;
+    showTip(state.tip, tooltip(state, hit));
     const left = e.clientX - rect.left + 14;
-    state.tip.style.left = `${Math.min(left, rect.width - 230)}px`;
+    state.tip.style.left = `${Math.max(0, Math.min(left, rect.width - state.tip.offsetWidth - 4))}px`;
     state.tip.style.top = `${e.clientY - rect.top + 12}px`;
   });
   state.overlay.addEventListener("mouseleave", () => { state.tip.hidden = true; });
-  state.overlay.addEventListener("click", (e) => { // anywhere above the time axis jumps to that step
+  state.overlay.addEventListener("click", (e) => {
     const rect = state.overlay.getBoundingClientRect();
-    const first = state.layout?.boxes[0];
     const mx = e.clientX - rect.left;
+    const hit = hitTest(state, mx, e.clientY - rect.top);
+    if (hit?.bar) { // a colour bar: switch that panel between its robust and its full range
+      if (!canToggle(hit.box.p)) return;
+      const key = hit.box.p.key;
+      if (state.full.has(key)) state.full.delete(key); else state.full.add(key);
+      render(state);
+      showTip(state.tip, tooltip(state, hit));
+      return;
+    }
+    const first = state.layout?.boxes[0]; // anywhere above the time axis jumps to that step
     if (!first || mx < first.x || mx >= first.x + first.w) return;
     seek(state, Math.min(state.header.columns - 1, Math.floor(((mx - first.x) / first.w) * state.header.columns)));
   });
-  root.querySelector(".png").addEventListener("click", () => exportPng(state));
+  parts.png.addEventListener("click", () => exportPng(state));
   let lastWidth = 0;
   const ro = new ResizeObserver(() => {
     const w = state.holder.clientWidth;

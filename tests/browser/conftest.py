@@ -34,6 +34,13 @@ def server():
         yield url
 
 
+@pytest.fixture(scope="session")
+def slow_server():
+    """The app on a server that takes 150 ms longer for every step (a busy class server)."""
+    with app_server(env={"LSTMLAB_SLOW_STEP_MS": "150"}) as (url, _):
+        yield url
+
+
 @pytest.fixture
 def page(browser, server):
     p = browser.new_page(viewport={"width": 1600, "height": 1000}, accept_downloads=True)

@@ -24,15 +24,17 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def app_server(timeout: float = 60.0):
-    """`streamlit run app/streamlit_app.py` on a free loopback port; yields (url, seconds until healthy)."""
+def app_server(timeout: float = 60.0, env: dict | None = None):
+    """`streamlit run app/streamlit_app.py` on a free loopback port; yields (url, seconds until healthy).
+    `env` adds environment variables (e.g. LSTMLAB_SLOW_STEP_MS); the server's pid is app_server.last_pid."""
     port = free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"), "--server.port",
            str(port), "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false"]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                            env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})})
+    app_server.last_pid = proc.pid
     url = f"http://127.0.0.1:{port}"
     try:
         while True:  # poll the health endpoint: a real condition, bounded in time

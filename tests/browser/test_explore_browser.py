@@ -21,7 +21,7 @@ def lstm_diagram_title(page):
 
 
 def equations_text(page) -> str:
-    return page.locator(".katex").first.inner_text()
+    return page.locator(".lstmlab-eqs").first.inner_text()
 
 
 def test_page_loads_with_the_trace_the_numbers_and_the_diagrams(page):
@@ -33,15 +33,15 @@ def test_page_loads_with_the_trace_the_numbers_and_the_diagrams(page):
 
 def test_forward_and_back_move_the_cursor_the_numbers_and_the_diagrams(page):
     before = equations_text(page)
-    page.get_by_role("button", name="Forward ▶").click()
+    page.get_by_role("button", name="Forward ▶", exact=True).click()
     expect(trace_view(page)).to_have_attribute("data-step", "1")
     expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 1$"))
     expect(page.get_by_text("The step in numbers: t = 1")).to_be_visible()
     after = equations_text(page)
     assert after != before
-    page.get_by_role("button", name="Forward ▶").click()
+    page.get_by_role("button", name="Forward ▶", exact=True).click()
     expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 2$"))
-    page.get_by_role("button", name="◀ Back").click()
+    page.get_by_role("button", name="◀ Back", exact=True).click()
     expect(trace_view(page)).to_have_attribute("data-step", "1")
     expect(lstm_diagram_title(page)).to_have_text(re.compile(r"at step t = 1$"))
     assert equations_text(page) == after

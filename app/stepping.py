@@ -1,0 +1,140 @@
+"""Stepping through a sequence: who owns the step, which events move it, and what each fragment redraws.
+
+The protocol
+- Python's session state holds the step (`K.step`, also the slider's value and the URL's `step`).
+- The browser holds the step it shows. Every way a person moves it sends an *absolute* target:
+  ◀ Back, Forward ▶, the arrow/Home/End/Page keys and clicks on a heatmap go through the step bridge
+  (components/step_bridge.js), which computes the target from the step on screen at the moment of the
+  event and sends {step, seq}; the slider is Streamlit's own and sends its value. So when reruns are
+  coalesced or arrive late, intermediate steps may be skipped but the final step is the one asked for.
+- `on_seek` applies a request and records its seq as `S.SEEK_ACK`; the bridge gets the ack back with
+  the step and, until the ack of its last request arrives, keeps showing its own target.
+- Play follows the clock: the step is the start step plus elapsed seconds × speed, so a slow server
+  drops frames of the numbers instead of slowing the playback. A timer reruns only the stepping
+  fragment (`run_every`); toggling Play needs one full run to start or stop that timer.
+
+What redraws
+- The trace view (heatmaps) is drawn once per model and input; its cursor moves in the browser.
+- The stepping fragment (`stepper`) redraws the controls and the step view (equations, diagrams).
+- The memory chart's fragment catches up through the step follower once stepping pauses.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import streamlit as st
+
+import lstm_core
+
+from . import data, step_view
+from . import state as S
+from .components import step_bridge
+from .components import step_view as step_view_component
+from .selection import Selection
+
+K = S.KEYS
+PLAY_CHANGED = "_play_changed"  # Play was toggled: a full run restarts or stops the fragment's timer
+FRAME_SECONDS = 0.1  # the play timer's period: at most 10 redraws a second, whatever the speed
+# Tests and demos of a busy server: every stepping run takes this much longer (0 in normal use).
+SLOW_STEP_SECONDS = float(os.environ.get("LSTMLAB_SLOW_STEP_MS", "0")) / 1000
+
+
+def _restart_clock() -> None:
+    ss = st.session_state
+    ss[S.PLAY_FROM] = (time.monotonic(), int(ss[K.step])) if ss[K.playing] else None
+
+
+def on_seek(request) -> None:
+    """The browser asks for step request["step"] (its request number request["seq"])."""
+    ss = st.session_state
+    if not isinstance(request, dict):
+        return
+    try:
+        step, seq = int(request["step"]), int(request["seq"])
+    except (KeyError, TypeError, ValueError):
+        return  # not a request of ours: ignore it rather than fail
+    ss[K.step] = max(0, step)  # the page clamps it to the sequence
+    ss[S.SEEK_ACK] = max(int(ss[S.SEEK_ACK]), seq)
+    _restart_clock()
+
+
+def on_slider() -> None:
+    _restart_clock()
+
+
+def on_toggle_play(steps: int) -> None:
+    ss = st.session_state
+    if ss[K.playing] and int(ss[K.step]) >= steps - 1:
+        ss[K.step] = 0  # play again from the start
+    ss[PLAY_CHANGED] = True
+    _restart_clock()
+
+
+def _advance(steps: int) -> None:
+    """While playing: the step the clock says; at the end, stop (a full run drops the timer)."""
+    ss = st.session_state
+    if not ss[K.playing] or ss.get(S.PLAY_FROM) is None:
+        return
+    t0, from_step = ss[S.PLAY_FROM]
+    ss[K.step] = min(steps - 1, from_step + int((time.monotonic() - t0) * int(ss[K.speed])))
+    if ss[K.step] >= steps - 1:
+        ss[K.playing] = False
+        ss[S.PLAY_FROM] = None
+        st.rerun()
+
+
+def view(sel: Selection, t: int, j: int) -> dict:
+    """What the step view shows at step t for unit j: both models' equations and cell diagrams."""
+    s = lstm_core.step_at(sel.main, data.trace(sel.main, sel.x), t)
+    rs = lstm_core.step_at(sel.rnn, data.trace(sel.rnn, sel.x), t)
+    rj = min(j, sel.rnn.hidden_size - 1)
+    x_text = step_view.x_label(s["x"], sel.feature_names)
+    kind = sel.main.kind
+    return {
+        "heading": f"The step in numbers: t = {t}", "t": t, "unit": j,
+        "blocks": [{"name": kind, "equations": step_view.equations(kind, s, j, sel.main.variant)},
+                   {"name": "rnn", "caption": f"The vanilla RNN beside it, unit {rj}:",
+                    "equations": step_view.equations("rnn", rs, rj)}],
+        "diagrams": [step_view.diagram(kind, s, j, t, data.ranges(sel.main, sel.x), x_text),
+                     step_view.diagram("rnn", rs, rj, t, data.ranges(sel.rnn, sel.x), x_text)],
+    }
+
+
+def stepper(sel: Selection, controls, numbers) -> None:
+    """Run the stepping fragment: the controls into `controls`, the step in numbers into `numbers`.
+
+    The fragment keeps `sel` (models and input) between runs but fetches traces from the shared cache on
+    each run, so a session never pins a large trace that the cache has let go."""
+    T = sel.steps
+    playing = bool(st.session_state[K.playing])
+
+    @st.fragment(run_every=FRAME_SECONDS if playing else None)
+    def fragment() -> None:
+        ss = st.session_state
+        if SLOW_STEP_SECONDS:
+            time.sleep(SLOW_STEP_SECONDS)
+        if ss.pop(PLAY_CHANGED, False):
+            st.rerun()  # a full run starts or stops the fragment's timer
+        _advance(T)
+        t = S.clamp(K.step, T - 1)
+        j = S.clamp(K.unit, sel.main.hidden_size - 1)
+        S.sync_url()
+        with controls:
+            c = st.columns([6, 1.3], vertical_alignment="bottom")
+            c[0].slider("Time step t", 0, max(1, T - 1), key=K.step, on_change=on_slider, disabled=T == 1)
+            c[1].toggle("Play", key=K.playing, on_change=on_toggle_play, args=(T,))
+            step_bridge(t, T, int(ss[S.SEEK_ACK]), K.step_bridge, on_seek)
+        with numbers:
+            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
+            c1.number_input(f"Unit shown (0–{sel.main.hidden_size - 1})", 0, sel.main.hidden_size - 1, key=K.unit)
+            c2.toggle("All units", key=K.layer_view, help="The whole layer at this step as a table of vectors.")
+            step_view_component(view(sel, t, j), K.step_view)
+            if ss[K.layer_view]:
+                main_tr = data.trace(sel.main, sel.x)
+                s = lstm_core.step_at(sel.main, main_tr, t)
+                st.dataframe(step_view.layer_table(s, ("h_prev", "c_prev", *main_tr.quantities)), height=240,
+                             column_config={k: st.column_config.NumberColumn(format="%.3f") for k in s.keys()})
+
+    fragment()

@@ -1,0 +1,116 @@
+"""Stepping in Chromium: keys, buttons, the slider and heatmap clicks, fast and slow, always land on the
+step the person asked for (the browser sends absolute targets; app/stepping.py explains the protocol)."""
+
+import json
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from .harness import wait_for_explore
+
+
+def shows(page, t: int, timeout: int = 20_000):
+    """The numbers, the diagrams and the cursor all show step t."""
+    expect(page.get_by_text(f"The step in numbers: t = {t}", exact=True)).to_be_visible(timeout=timeout)
+    expect(page.locator("svg title").first).to_have_text(re.compile(rf"at step t = {t}$"), timeout=timeout)
+    expect(page.locator(".lstmlab-trace")).to_have_attribute("data-step", str(t), timeout=timeout)
+
+
+def click(page, name: str, times: int = 1):
+    """Real mouse clicks on a button's centre (pointerdown, pointerup, click), as quickly as they come."""
+    box = page.get_by_role("button", name=name, exact=True).bounding_box()
+    for _ in range(times):
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+
+def keys(page, key: str, times: int = 1):
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    for _ in range(times):
+        page.keyboard.press(key)
+
+
+def heatmap_click(page, fx: float):
+    view = page.locator(".lstmlab-trace")
+    x, y, w, h = json.loads(view.get_attribute("data-panels"))["c"]
+    view.locator("canvas.overlay").click(position={"x": x + w * fx, "y": y + h / 2})
+
+
+def slider_to(page, t: int):
+    """Move Streamlit's slider with its own keyboard handling (Home, then → t times)."""
+    thumb = page.get_by_role("slider").first
+    thumb.focus()
+    thumb.press("Home")
+    for _ in range(t):
+        thumb.press("ArrowRight")
+    expect(thumb).to_have_attribute("aria-valuetext", str(t))
+
+
+def test_keys_buttons_slider_and_heatmap_clicks_mixed(page):
+    shows(page, 0)
+    keys(page, "ArrowRight", 3)  # fast: no waiting between presses
+    shows(page, 3)
+    click(page, "Forward ▶", 2)
+    shows(page, 5)
+    keys(page, "ArrowRight")  # the key reads the step on screen, not a stale one
+    shows(page, 6)
+    click(page, "◀ Back")
+    shows(page, 5)
+    slider_to(page, 8)
+    shows(page, 8)
+    keys(page, "ArrowRight")
+    shows(page, 9)
+    keys(page, "ArrowLeft", 4)
+    shows(page, 5)
+    heatmap_click(page, 0.705)  # step 70 of 100 (each column is one step)
+    shows(page, 70)
+    keys(page, "ArrowLeft")
+    shows(page, 69)
+    keys(page, "PageDown")
+    shows(page, 79)
+    keys(page, "End")
+    shows(page, 99)
+    expect(page.get_by_role("button", name="Forward ▶", exact=True)).to_be_disabled()
+    keys(page, "Home")
+    shows(page, 0)
+    expect(page.get_by_role("button", name="◀ Back", exact=True)).to_be_disabled()
+
+
+def test_a_longer_input_moves_the_keys_end_and_the_cursor(browser, server):
+    page = browser.new_page(viewport={"width": 1600, "height": 1000})
+    page.goto(server + "/?task=sine")
+    wait_for_explore(page)
+    keys(page, "End")
+    shows(page, 99)
+    length = page.get_by_role("spinbutton", name="Length (steps)")
+    length.fill("300")
+    length.press("Enter")
+    shows(page, 0)
+    expect(page.locator(".lstmlab-trace")).to_have_attribute("data-steps", "300", timeout=20_000)
+    keys(page, "End")
+    shows(page, 299)
+    keys(page, "ArrowLeft", 2)
+    shows(page, 297)
+    page.close()
+
+
+@pytest.fixture
+def slow_page(browser, slow_server):
+    p = browser.new_page(viewport={"width": 1600, "height": 1000})
+    p.goto(slow_server + "/")
+    wait_for_explore(p)
+    yield p
+    p.close()
+
+
+def test_quick_clicks_and_keys_on_a_slow_server_end_on_the_right_step(slow_page):
+    page = slow_page
+    shows(page, 0)
+    click(page, "Forward ▶", 20)  # every step takes the server 150 ms longer than usual
+    shows(page, 20)
+    keys(page, "ArrowRight", 50)
+    shows(page, 70)
+    click(page, "◀ Back", 5)
+    keys(page, "ArrowRight", 3)
+    shows(page, 68)
+    assert re.fullmatch(r"\d+", page.locator(".lstmlab-bridge").get_attribute("data-step"))

@@ -154,9 +154,10 @@ def clamp(key: str, hi: int) -> int:
 
 
 def sync_url() -> None:
-    """Put the URL keys that differ from their defaults into the address bar."""
+    """Put the URL keys that differ from their defaults into the address bar (on a full run). The step
+    is written by the browser's step bridge, which knows it first (app/stepping.py)."""
     ss = st.session_state
-    wanted = {k: str(ss[k]) for k in URL_KEYS if ss.get(k, SCHEMA[k].default) != SCHEMA[k].default}
+    wanted = {k: str(ss[k]) for k in URL_KEYS if k != "step" and ss.get(k, SCHEMA[k].default) != SCHEMA[k].default}
     current = {k: st.query_params[k] for k in st.query_params}
     if wanted != current:
         st.query_params.from_dict(wanted)

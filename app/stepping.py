@@ -3,19 +3,25 @@
 The protocol
 - Python's session state holds the step (`K.step`, also the slider's value and the URL's `step`).
 - The browser holds the step it shows. Every way a person moves it sends an *absolute* target:
-  ◀ Back, Forward ▶, the arrow/Home/End/Page keys and clicks on a heatmap go through the step bridge
-  (components/step_bridge.js), which computes the target from the step on screen at the moment of the
-  event and sends {step, seq}; the slider is Streamlit's own and sends its value. So when reruns are
-  coalesced or arrive late, intermediate steps may be skipped but the final step is the one asked for.
+  ◀ Back, Forward ▶, the time slider, the arrow/Home/End/Page keys and clicks on a heatmap all go
+  through the step bridge (components/step_bridge.js), which computes the target from the step on
+  screen at the moment of the event and sends {step, seq}. So when reruns are coalesced or arrive late,
+  intermediate steps may be skipped but the final step is the one asked for. No Streamlit widget holds
+  the step: a widget's value rides along with every rerun request, and a stale one (sent before the
+  browser saw the server's newer step) would be taken for a person's move.
 - `on_seek` applies a request and records its seq as `S.SEEK_ACK`; the bridge gets the ack back with
-  the step and, until the ack of its last request arrives, keeps showing its own target.
+  the step and, until the ack of its last request arrives, keeps showing its own target. The bridge
+  also writes the step into the address bar (history.replaceState), so a copied link opens that step.
 - Play follows the clock: the step is the start step plus elapsed seconds × speed, so a slow server
   drops frames of the numbers instead of slowing the playback. A timer reruns only the stepping
-  fragment (`run_every`); toggling Play needs one full run to start or stop that timer.
+  fragment (`run_every`); Play / Pause is a request through the bridge too (a Streamlit toggle would
+  carry a stale "on" back after the server stopped at the end), and it needs one full run to start or
+  stop the timer.
 
 What redraws
 - The trace view (heatmaps) is drawn once per model and input; its cursor moves in the browser.
-- The stepping fragment (`stepper`) redraws the controls and the step view (equations, diagrams).
+- The stepping fragment (`stepper`) sends one element a step: the bridge, carrying the step's numbers,
+  which the step view (a holder mounted by the full run) draws as equations and diagrams.
 - The memory chart's fragment catches up through the step follower once stepping pauses.
 """
 
@@ -31,11 +37,10 @@ import lstm_core
 from . import data, step_view
 from . import state as S
 from .components import step_bridge
-from .components import step_view as step_view_component
 from .selection import Selection
 
 K = S.KEYS
-PLAY_CHANGED = "_play_changed"  # Play was toggled: a full run restarts or stops the fragment's timer
+PLAY_CHANGED = "_play_changed"  # Play / Pause was asked for: a full run starts or stops the fragment's timer
 FRAME_SECONDS = 0.1  # the play timer's period: at most 10 redraws a second, whatever the speed
 # Tests and demos of a busy server: every stepping run takes this much longer (0 in normal use).
 SLOW_STEP_SECONDS = float(os.environ.get("LSTMLAB_SLOW_STEP_MS", "0")) / 1000
@@ -46,29 +51,43 @@ def _restart_clock() -> None:
     ss[S.PLAY_FROM] = (time.monotonic(), int(ss[K.step])) if ss[K.playing] else None
 
 
+def _request(request, field: str, kind):
+    """(value, seq) of a request from the bridge, or None if it is not one of ours."""
+    if not isinstance(request, dict):
+        return None
+    try:
+        return kind(request[field]), int(request["seq"])
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def _ack(seq: int) -> None:
+    ss = st.session_state
+    ss[S.SEEK_ACK] = max(int(ss[S.SEEK_ACK]), seq)
+
+
 def on_seek(request) -> None:
     """The browser asks for step request["step"] (its request number request["seq"])."""
-    ss = st.session_state
-    if not isinstance(request, dict):
-        return
-    try:
-        step, seq = int(request["step"]), int(request["seq"])
-    except (KeyError, TypeError, ValueError):
+    got = _request(request, "step", int)
+    if got is None:
         return  # not a request of ours: ignore it rather than fail
-    ss[K.step] = max(0, step)  # the page clamps it to the sequence
-    ss[S.SEEK_ACK] = max(int(ss[S.SEEK_ACK]), seq)
+    st.session_state[K.step] = max(0, got[0])  # the page clamps it to the sequence
+    _ack(got[1])
     _restart_clock()
 
 
-def on_slider() -> None:
-    _restart_clock()
-
-
-def on_toggle_play(steps: int) -> None:
+def on_play(request, steps: int) -> None:
+    """The browser asks to play (request["playing"] true) or to pause."""
+    got = _request(request, "playing", bool)
+    if got is None:
+        return
     ss = st.session_state
-    if ss[K.playing] and int(ss[K.step]) >= steps - 1:
-        ss[K.step] = 0  # play again from the start
-    ss[PLAY_CHANGED] = True
+    if got[0] != ss[K.playing]:
+        ss[K.playing] = got[0]
+        ss[PLAY_CHANGED] = True
+        if got[0] and int(ss[K.step]) >= steps - 1:
+            ss[K.step] = 0  # play again from the start
+    _ack(got[1])
     _restart_clock()
 
 
@@ -103,7 +122,8 @@ def view(sel: Selection, t: int, j: int) -> dict:
 
 
 def stepper(sel: Selection, controls, numbers) -> None:
-    """Run the stepping fragment: the controls into `controls`, the step in numbers into `numbers`.
+    """Run the stepping fragment: the step bridge (buttons, slider, keys) into `controls`, the step in
+    numbers into `numbers`. The unit and Play widgets are drawn by the page, outside the fragment.
 
     The fragment keeps `sel` (models and input) between runs but fetches traces from the shared cache on
     each run, so a session never pins a large trace that the cache has let go."""
@@ -119,18 +139,11 @@ def stepper(sel: Selection, controls, numbers) -> None:
             st.rerun()  # a full run starts or stops the fragment's timer
         _advance(T)
         t = S.clamp(K.step, T - 1)
-        j = S.clamp(K.unit, sel.main.hidden_size - 1)
-        S.sync_url()
+        j = min(int(ss[K.unit]), sel.main.hidden_size - 1)
         with controls:
-            c = st.columns([6, 1.3], vertical_alignment="bottom")
-            c[0].slider("Time step t", 0, max(1, T - 1), key=K.step, on_change=on_slider, disabled=T == 1)
-            c[1].toggle("Play", key=K.playing, on_change=on_toggle_play, args=(T,))
-            step_bridge(t, T, int(ss[S.SEEK_ACK]), K.step_bridge, on_seek)
+            step_bridge(t, T, bool(ss[K.playing]), int(ss[S.SEEK_ACK]), view(sel, t, j), K.step_bridge, on_seek,
+                        lambda request: on_play(request, T))
         with numbers:
-            c1, c2 = st.columns([3, 2], vertical_alignment="bottom")
-            c1.number_input(f"Unit shown (0–{sel.main.hidden_size - 1})", 0, sel.main.hidden_size - 1, key=K.unit)
-            c2.toggle("All units", key=K.layer_view, help="The whole layer at this step as a table of vectors.")
-            step_view_component(view(sel, t, j), K.step_view)
             if ss[K.layer_view]:
                 main_tr = data.trace(sel.main, sel.x)
                 s = lstm_core.step_at(sel.main, main_tr, t)

@@ -43,8 +43,20 @@ def component(at, name: str):
     return found[0].proto
 
 
+def goto(at, t: int) -> AppTest:
+    """What a seek from the browser's step bridge leaves in session state (AppTest cannot click it)."""
+    at.session_state["step"] = t
+    return at.run()
+
+
+def bridge(at) -> dict:
+    """What the step bridge is told: the step, the number of steps and the last request applied."""
+    return json.loads(component(at, "step_bridge").json)
+
+
 def step_view(at) -> dict:
-    return json.loads(component(at, "step_view").json)
+    """What the step view draws: the step bridge carries it (one element a step)."""
+    return bridge(at)["view"]
 
 
 def message(at) -> tuple[dict, dict]:
@@ -111,7 +123,7 @@ def test_every_task_shows_the_trace_of_its_shipped_model(task):
     at = fresh()
     at.selectbox(key="task").set_value(task).run()
     assert not at.exception
-    at.slider(key="step").set_value(7).run()
+    goto(at, 7)
     assert not at.exception
     tr = reference_trace(task)
     assert shown(at, "f_t") == pytest.approx(float(tr["f"][7, 0]), abs=6e-4)
@@ -124,7 +136,7 @@ def test_every_task_shows_the_trace_of_its_shipped_model(task):
 def test_every_variant_runs_the_same_weights_with_its_equations(variant):
     at = fresh()
     at.selectbox(key="variant").set_value(variant).run()
-    at.slider(key="step").set_value(21).run()
+    goto(at, 21)
     assert not at.exception
     tr = reference_trace("adding", variant=variant)
     eqs = [e["eq"] for e in step_view(at)["blocks"][0]["equations"]]
@@ -138,10 +150,10 @@ def test_every_variant_runs_the_same_weights_with_its_equations(variant):
     assert_message_is(at, tr)
 
 
-def test_moving_the_slider_changes_the_numbers_and_the_diagram():
+def test_moving_the_step_changes_the_numbers_and_the_diagram():
     at = fresh()
     before = step_view(at)
-    at.slider(key="step").set_value(1).run()
+    goto(at, 1)
     view = step_view(at)
     assert view["t"] == 1 and view["heading"] == "The step in numbers: t = 1" and view != before
     tr = reference_trace("adding")
@@ -150,14 +162,14 @@ def test_moving_the_slider_changes_the_numbers_and_the_diagram():
     assert lstm_diagram["template"] == "lstm" and lstm_diagram["text"]["t"] == "1"
     assert float(lstm_diagram["text"]["c"].replace("−", "-")) == pytest.approx(float(tr["c"][1, 0]), abs=6e-4)
     assert float(lstm_diagram["text"]["c_prev"].replace("−", "-")) == pytest.approx(float(tr["c"][0, 0]), abs=6e-4)
-    at.slider(key="step").set_value(0).run()
+    goto(at, 0)
     assert step_view(at) == before
 
 
 def test_unit_choice_and_the_rnn_numbers():
     at = fresh()
     at.number_input(key="unit").set_value(5).run()
-    at.slider(key="step").set_value(40).run()
+    goto(at, 40)
     tr = reference_trace("adding")
     assert shown(at, "o_t") == pytest.approx(float(tr["o"][40, 5]), abs=6e-4)
     rnn = reference_trace("adding", kind="rnn")
@@ -185,7 +197,7 @@ def test_a_long_example_keeps_the_page_working():
     at.radio(key="model_source").set_value("random").run()
     at.number_input(key="example_length").set_value(5000).run()
     assert not at.exception
-    at.slider(key="step").set_value(4999).run()
+    goto(at, 4999)
     assert not at.exception
     assert step_view(at)["t"] == 4999
     header, _ = message(at)
@@ -194,7 +206,7 @@ def test_a_long_example_keeps_the_page_working():
 
 def test_every_unit_view_shows_the_whole_layer_at_the_step():
     at = fresh()
-    at.slider(key="step").set_value(30).run()
+    goto(at, 30)
     at.toggle(key="layer_view").set_value(True).run()
     assert not at.exception
     table = at.dataframe[0].value
@@ -215,13 +227,13 @@ def test_the_seed_notes_are_on_the_page():
 # A picture matches its numbers: every input of the view changes the trace view's message
 
 
-def test_the_length_changes_the_heatmaps_not_only_the_slider():
+def test_the_length_changes_the_heatmaps_not_only_the_step_range():
     at = fresh()
     at.selectbox(key="task").set_value("sine").run()
     assert_message_is(at, reference_trace("sine"))
     at.number_input(key="example_length").set_value(300).run()
     assert not at.exception
-    assert at.slider(key="step").max == 299
+    assert {k: v for k, v in bridge(at).items() if k != "view"} == {"step": 0, "steps": 300, "playing": False, "ack": 0}
     assert_message_is(at, reference_trace("sine", length=300), reference_trace("sine", "rnn", length=300))
 
 
@@ -312,22 +324,25 @@ def test_a_text_outside_the_vocabulary_is_read_and_its_unknown_characters_counte
 
 
 def test_play_follows_the_clock_and_stops_at_the_end(monkeypatch):
+    from app import state as S
     from app import stepping
 
     clock = [1000.0]
     monkeypatch.setattr(stepping.time, "monotonic", lambda: clock[0])
     at = fresh()
     at.selectbox(key="speed").set_value(20).run()
-    at.slider(key="step").set_value(10).run()
-    at.toggle(key="playing").set_value(True).run()
-    assert not at.exception and at.session_state["playing"]
+    goto(at, 10)
+    at.session_state["playing"] = True  # what on_play leaves (tested below), with the clock's start
+    at.session_state[S.PLAY_FROM] = (clock[0], 10)
+    at.run()
+    assert not at.exception and bridge(at)["playing"]
     clock[0] += 0.5  # half a second at 20 steps per second: 10 steps, however many timer ticks ran
     at.run()
-    assert at.slider(key="step").value == 20
+    assert at.session_state["step"] == 20 and bridge(at)["step"] == 20
     clock[0] += 10.0
     at.run()
-    assert at.slider(key="step").value == 99
-    assert not at.session_state["playing"]  # stopped at the last step
+    assert at.session_state["step"] == 99
+    assert not at.session_state["playing"] and not bridge(at)["playing"]  # stopped at the last step
 
 
 def test_seek_requests_are_absolute_and_acknowledged(monkeypatch):
@@ -345,9 +360,25 @@ def test_seek_requests_are_absolute_and_acknowledged(monkeypatch):
     assert ss["step"] == 7
 
 
+def test_play_requests_start_the_clock_and_restart_from_the_beginning_at_the_end(monkeypatch):
+    from app import state as S
+    from app import stepping
+
+    monkeypatch.setattr(stepping.time, "monotonic", lambda: 50.0)
+    ss = {"step": 99, "playing": False, S.SEEK_ACK: 2, S.PLAY_FROM: None}
+    monkeypatch.setattr(stepping.st, "session_state", ss)
+    stepping.on_play({"playing": True, "seq": 3}, steps=100)
+    assert ss["playing"] and ss["step"] == 0 and ss[S.PLAY_FROM] == (50.0, 0) and ss[S.SEEK_ACK] == 3
+    assert ss.pop(stepping.PLAY_CHANGED)  # a full run will start the timer
+    stepping.on_seek({"step": 40, "seq": 4})  # a move while playing: the clock starts again from there
+    assert ss[S.PLAY_FROM] == (50.0, 40)
+    stepping.on_play({"playing": False, "seq": 5}, steps=100)
+    assert not ss["playing"] and ss[S.PLAY_FROM] is None and ss["step"] == 40
+
+
 def test_a_step_beyond_the_sequence_is_clamped_when_the_length_shrinks():
     at = fresh("task=sine&example_length=300&step=250")
     assert step_view(at)["t"] == 250
     at.number_input(key="example_length").set_value(100).run()
     assert not at.exception
-    assert at.slider(key="step").value == 0  # a new input starts at step 0
+    assert at.session_state["step"] == 0 and step_view(at)["t"] == 0  # a new input starts at 0

@@ -16,7 +16,7 @@ from app.data import SAMPLE_FILES
 from app.text import plain
 from lstm_core.readers import ReadOptions, read_sequences
 
-from .test_app import component, fresh, message, step_view, unescape
+from .test_app import component, fresh, goto, message, step_view, unescape
 
 SCRIPTS = ['<img src=x onerror="window.__pwned=1">', "</text></svg><iframe srcdoc='<script>parent.__pwned=1</script>'>",
            "![](http://127.0.0.1:9/pixel.png)", "<style>*{background:red}</style>", ":red[alarm] $x^2$ **bold**",
@@ -123,7 +123,7 @@ def test_one_hot_column_names_reach_the_diagram_only_as_data():
     at = _hostile_upload(fresh(), f"{header_row}\n{rows}\n".encode(), "onehot.csv")
     assert not at.exception
     for t in range(len(names)):
-        at.slider(key="step").set_value(t).run()
+        goto(at, t)
         view = step_view(at)
         assert view["diagrams"][0]["text"]["x"] == names[t]  # the raw string, for textContent
     for name in names:

@@ -41,16 +41,19 @@ def trace_view(payload: bytes, key: str):
     return _trace_view(data=payload, key=key, height="content")
 
 
-def step_bridge(step: int, steps: int, ack: int, key: str, on_seek) -> None:
-    """Tell the browser the current step (and the last request applied); call on_seek({step, seq}) when
-    the person moves the step there."""
-    _step_bridge(data={"step": int(step), "steps": int(steps), "ack": int(ack)}, key=key,
-                 on_seek_change=lambda: on_seek(st.session_state[key].get("seek")))
+def step_bridge(step: int, steps: int, playing: bool, ack: int, view: dict, key: str, on_seek, on_play) -> None:
+    """Tell the browser the current step, whether it plays, the last request applied and the step's
+    numbers (`view`, drawn by the step view); call on_seek({step, seq}) when the person moves the step,
+    on_play({playing, seq}) for Play / Pause. One element a step: the bridge carries the numbers too."""
+    _step_bridge(data={"step": int(step), "steps": int(steps), "playing": bool(playing), "ack": int(ack),
+                       "view": view}, key=key,
+                 on_seek_change=lambda: on_seek(st.session_state[key].get("seek")),
+                 on_play_change=lambda: on_play(st.session_state[key].get("play")))
 
 
-def step_view(view: dict, key: str) -> None:
-    """The step in numbers (app.step_view's data: heading, equation blocks, diagrams)."""
-    _step_view(data=view, key=key)
+def step_view(key: str) -> None:
+    """Where the step in numbers is drawn (equations and diagrams); the step bridge sends the numbers."""
+    _step_view(key=key)
 
 
 def step_follower(shown_step: int, key: str) -> None:

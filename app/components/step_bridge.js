@@ -1,9 +1,10 @@
 // Step bridge: the browser's half of the stepping protocol (app/stepping.py explains the whole of it).
 //
-// The browser owns the step while the person moves it. ◀ Back, Forward ▶, the arrow keys, Home/End,
-// Page Up/Down and clicks on a heatmap all compute an absolute target from the step the browser shows
-// *at the moment of the event*, move the cursor at once, and send {step, seq} to Python (trigger
-// "seek"). Python applies the step and echoes `ack` = the highest seq it has applied. Until the ack of
+// The browser owns the step while the person moves it. ◀ Back, Forward ▶, the time slider, the arrow
+// keys, Home/End, Page Up/Down and clicks on a heatmap all compute an absolute target from the step the
+// browser shows *at the moment of the event*, move the cursor at once, and send {step, seq} to Python
+// (trigger "seek"). The slider is ours, not a Streamlit widget: a widget's value travels with every
+// rerun request, so a timer tick could carry a stale slider value back and pull the step backwards. Python applies the step and echoes `ack` = the highest seq it has applied. Until the ack of
 // the last request arrives, a render carrying an older step does not pull the browser's step back, so
 // a click made while a rerun is in flight still lands where the person asked, and coalesced reruns only
 // drop intermediate steps, never the final one.
@@ -25,14 +26,31 @@ function typingInto(el) {
 
 function shared() {
   if (window.__lstmlabBridge) return window.__lstmlabBridge;
-  const S = { step: 0, steps: 1, seq: 0, sentAt: 0, send: null, buttons: new Set() };
+  const S = { step: 0, steps: 1, seq: 0, sentAt: 0, send: null, roots: new Set(), playing: false };
   S.show = () => {
     window.__lstmlabStep = S.step;
     window.dispatchEvent(new CustomEvent(STEP_EVENT, { detail: { step: S.step, steps: S.steps } }));
-    for (const b of S.buttons) {
-      if (!b.isConnected) { S.buttons.delete(b); continue; }
-      b.disabled = b.dataset.move === "-1" ? S.step <= 0 : S.step >= S.steps - 1;
+    for (const root of S.roots) {
+      if (!root.isConnected) { S.roots.delete(root); continue; }
+      for (const b of root.querySelectorAll(".lstmlab-step-button")) {
+        b.disabled = b.dataset.move === "-1" ? S.step <= 0 : S.step >= S.steps - 1;
+      }
+      const play = root.querySelector(".lstmlab-play");
+      play.textContent = S.playing ? "⏸ Pause" : "▶ Play";
+      play.setAttribute("aria-pressed", String(S.playing));
+      play.disabled = S.steps <= 1;
+      const range = root.querySelector("input[type=range]");
+      range.max = String(Math.max(1, S.steps - 1));
+      range.disabled = S.steps <= 1;
+      if (document.activeElement !== range || Number(range.value) !== S.step) range.value = String(S.step);
+      range.setAttribute("aria-valuetext", `step ${S.step} of ${S.steps - 1}`);
+      root.querySelector(".lstmlab-step-now").textContent = `t = ${S.step}`;
+      root.dataset.step = String(S.step);
     }
+    // the address bar carries the step (history.replaceState: no history entry per step)
+    const url = new URL(window.location.href);
+    if (S.step > 0) url.searchParams.set("step", String(S.step)); else url.searchParams.delete("step");
+    if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
   };
   S.go = (target) => {
     if (!S.send) return;
@@ -41,8 +59,16 @@ function shared() {
     S.step = t;
     S.seq += 1;
     S.sentAt = performance.now();
-    S.show(); // the cursor moves at once
     S.send("seek", { step: t, seq: S.seq });
+    setTimeout(S.show, 0); // the cursor after the request: Streamlit sends it from a setTimeout(0) of its own
+  };
+  S.play = (on) => {
+    if (!S.send) return;
+    S.playing = on;
+    S.seq += 1;
+    S.sentAt = performance.now();
+    S.send("play", { playing: on, seq: S.seq });
+    setTimeout(S.show, 0);
   };
   window.addEventListener(SEEK_EVENT, (e) => S.go(e.detail.step));
   document.addEventListener("keydown", (e) => {
@@ -73,23 +99,46 @@ export default function (component) {
   S.send = setTriggerValue;
   S.steps = Math.max(1, data?.steps ?? 1);
   const fresh = (data?.ack ?? 0) >= S.seq || performance.now() - S.sentAt > PENDING_MS;
-  if (fresh) S.step = data?.step ?? 0;
+  if (fresh) {
+    S.step = data?.step ?? 0;
+    S.playing = Boolean(data?.playing);
+  }
   S.step = Math.max(0, Math.min(S.steps - 1, S.step));
-  if (!parentElement.querySelector(".lstmlab-bridge")) {
-    const root = document.createElement("div");
+  let root = parentElement.querySelector(".lstmlab-bridge");
+  if (!root) {
+    root = document.createElement("div");
     root.className = "lstmlab-bridge";
     const back = button("◀ Back", -1, "One step back (←)");
     const forward = button("Forward ▶", 1, "One step forward (→)");
     back.addEventListener("click", () => S.go(S.step - 1));
     forward.addEventListener("click", () => S.go(S.step + 1));
-    const hint = document.createElement("span");
+    const play = button("▶ Play", 0, "Play through the sequence at the speed chosen in the sidebar");
+    play.classList.replace("lstmlab-step-button", "lstmlab-play");
+    play.addEventListener("click", () => S.play(!S.playing));
+    const range = document.createElement("input");
+    range.type = "range";
+    range.min = "0";
+    range.step = "1";
+    range.className = "lstmlab-step-range";
+    range.setAttribute("aria-label", "Time step t");
+    range.addEventListener("input", () => S.go(Number(range.value)));
+    const now = document.createElement("span");
+    now.className = "lstmlab-step-now";
+    const hint = document.createElement("div");
     hint.className = "lstmlab-keys";
-    hint.textContent = "Keys: ← → step · Home / End jump · click a heatmap to jump there";
-    root.append(back, forward, hint);
+    hint.textContent = "Keys: ← → step · Home / End jump · Page Up / Down ±10 · click a heatmap to jump there";
+    const row = document.createElement("div");
+    row.className = "lstmlab-step-row";
+    row.append(back, forward, play, range, now);
+    root.append(row, hint);
     parentElement.appendChild(root);
   }
-  for (const b of parentElement.querySelectorAll(".lstmlab-step-button")) S.buttons.add(b);
-  parentElement.querySelector(".lstmlab-bridge").dataset.step = String(S.step);
+  S.roots.add(root);
+  root.dataset.ack = String(data?.ack ?? 0); // the last request the server has applied (for tests and tools)
+  if (data?.view) { // the step's numbers, drawn by the step view's holder (components/step_view.js)
+    window.__lstmlabPendingView = data.view;
+    window.__lstmlabStepView?.(data.view);
+  }
   S.show();
   return () => { if (S.token === token) S.send = null; };
 }

@@ -89,9 +89,28 @@ function diagram(state, holder, d, index) {
   if (entry.svg.parentNode !== holder) holder.replaceChildren(entry.svg);
 }
 
+function render(state, data) {
+  state.heading.textContent = data.heading ?? "";
+  const blocks = [];
+  for (const block of data.blocks ?? []) {
+    if (block.caption) {
+      const c = document.createElement("div");
+      c.className = "lstmlab-eq-caption";
+      c.textContent = block.caption;
+      blocks.push(c);
+    }
+    blocks.push(equations(block.equations ?? [], block.name ?? ""));
+  }
+  state.eqs.replaceChildren(...blocks);
+  (data.diagrams ?? []).forEach((d, k) => { if (state.holders[k]) diagram(state, state.holders[k], d, k); });
+  state.root.dataset.step = String(data.t ?? "");
+  state.root.dataset.unit = String(data.unit ?? "");
+}
+
+// The holder is mounted once per page run; the step bridge (in the stepping fragment) hands it each
+// step's view through window.__lstmlabStepView, so one message a step carries the step and its numbers.
 export default function (component) {
-  const { data, parentElement } = component;
-  if (!data) return;
+  const { parentElement } = component;
   let state = parentElement.__lstmlabStepView;
   if (!state) {
     const templates = {};
@@ -112,19 +131,6 @@ export default function (component) {
     state = { root, heading, eqs, holders, templates, diagrams: new Map() };
     parentElement.__lstmlabStepView = state;
   }
-  state.heading.textContent = data.heading ?? "";
-  const blocks = [];
-  for (const block of data.blocks ?? []) {
-    if (block.caption) {
-      const c = document.createElement("div");
-      c.className = "lstmlab-eq-caption";
-      c.textContent = block.caption;
-      blocks.push(c);
-    }
-    blocks.push(equations(block.equations ?? [], block.name ?? ""));
-  }
-  state.eqs.replaceChildren(...blocks);
-  (data.diagrams ?? []).forEach((d, k) => { if (state.holders[k]) diagram(state, state.holders[k], d, k); });
-  state.root.dataset.step = String(data.t ?? "");
-  state.root.dataset.unit = String(data.unit ?? "");
+  window.__lstmlabStepView = (view) => { if (state.root.isConnected) render(state, view); };
+  if (window.__lstmlabPendingView) render(state, window.__lstmlabPendingView);
 }

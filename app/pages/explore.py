@@ -7,7 +7,7 @@ import streamlit as st
 import lstm_core
 from app import data, sections, selection, sidebar, stepping
 from app import state as S
-from app.components import trace_view
+from app.components import step_view, trace_view
 from app.text import plain
 
 K = S.KEYS
@@ -24,12 +24,21 @@ st.markdown("#### " + plain(sel.title))
 st.caption(plain(f"Input: {sel.what}" + (f" Right answer: {sel.target}." if sel.target else "")))
 for m in sel.messages:
     st.info(plain(m, limit=1000))
-controls = st.container()
+S.clamp(K.step, sel.steps - 1)
+H = sel.main.hidden_size
+S.clamp(K.unit, H - 1)
+S.sync_url()
+bar = st.container()
 left, right = st.columns([1.5, 1], gap="medium")
 with left:
     trace_view(data.payload(sel.main, sel.rnn, sel.x, sel.raw, sel.feature_names, sel.marks, sel.title),
                key=K.trace_view)
-stepping.stepper(sel, controls, right.container())
+c1, c2 = right.columns([3, 2], vertical_alignment="bottom")
+c1.number_input(f"Unit shown (0–{H - 1})", 0, H - 1, key=K.unit)
+c2.toggle("All units", key=K.layer_view, help="The whole layer at this step as a table of vectors.")
+with right:
+    step_view(K.step_view)
+stepping.stepper(sel, bar.container(), right.container())
 sections.memory(sel, st.container())
 sections.data_preview()
 sections.exports(sel)

@@ -36,14 +36,10 @@ def heatmap_click(page, fx: float):
     view.locator("canvas.overlay").click(position={"x": x + w * fx, "y": y + h / 2})
 
 
-def slider_to(page, t: int):
-    """Move Streamlit's slider with its own keyboard handling (Home, then → t times)."""
-    thumb = page.get_by_role("slider").first
-    thumb.focus()
-    thumb.press("Home")
-    for _ in range(t):
-        thumb.press("ArrowRight")
-    expect(thumb).to_have_attribute("aria-valuetext", str(t))
+def slider_to(page, fx: float):
+    """Click the time slider at a fraction of its width (a real mouse click)."""
+    box = page.get_by_role("slider", name="Time step t").bounding_box()
+    page.mouse.click(box["x"] + box["width"] * fx, box["y"] + box["height"] / 2)
 
 
 def test_keys_buttons_slider_and_heatmap_clicks_mixed(page):
@@ -56,12 +52,17 @@ def test_keys_buttons_slider_and_heatmap_clicks_mixed(page):
     shows(page, 6)
     click(page, "◀ Back")
     shows(page, 5)
-    slider_to(page, 8)
-    shows(page, 8)
-    keys(page, "ArrowRight")
-    shows(page, 9)
+    slider_to(page, 0.5)
+    t = int(page.get_by_role("slider", name="Time step t").input_value())
+    assert 40 <= t <= 60
+    shows(page, t)
+    keys(page, "ArrowRight")  # the slider no longer has focus: the page's keys, from the slider's step
+    shows(page, t + 1)
+    page.get_by_role("slider", name="Time step t").focus()
+    page.keyboard.press("ArrowLeft")  # the slider's own keys
+    shows(page, t)
     keys(page, "ArrowLeft", 4)
-    shows(page, 5)
+    shows(page, t - 4)
     heatmap_click(page, 0.705)  # step 70 of 100 (each column is one step)
     shows(page, 70)
     keys(page, "ArrowLeft")
@@ -101,6 +102,18 @@ def slow_page(browser, slow_server):
     wait_for_explore(p)
     yield p
     p.close()
+
+
+def test_play_plays_and_pauses_through_the_bridge(page):
+    page.get_by_role("button", name="▶ Play").click()
+    expect(page.get_by_role("button", name="⏸ Pause")).to_be_visible()
+    expect(page.locator(".lstmlab-trace")).not_to_have_attribute("data-step", "0", timeout=10_000)
+    page.get_by_role("button", name="⏸ Pause").click()
+    expect(page.get_by_role("button", name="▶ Play")).to_be_visible()
+    t = int(page.locator(".lstmlab-bridge").get_attribute("data-step"))
+    shows(page, t)
+    keys(page, "ArrowRight")
+    shows(page, t + 1)  # paused: the step stays where the person left it
 
 
 def test_quick_clicks_and_keys_on_a_slow_server_end_on_the_right_step(slow_page):

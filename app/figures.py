@@ -5,7 +5,6 @@ Each is tested by inspecting what it returns (tests/test_figures.py).
 
 from __future__ import annotations
 
-import altair as alt
 import numpy as np
 
 import lstm_core
@@ -96,6 +95,8 @@ def heatmap_figure(tr: lstm_core.Trace, key: str, step: int | None = None, max_c
 def memory_chart(curves: dict, nudged: int, steps: int) -> dict:
     """How much a nudge of the input at step `nudged` still changes each model's state at every step,
     as a Vega-Lite spec (built with altair once per input; `at_step` then moves the step marker)."""
+    import altair as alt  # lazily: 0.15 s of import that the first screen's heatmaps and numbers need not wait for
+
     k = -(-steps // 600)  # keep the chart light: every k-th step (and the nudged one) of a long sequence
     keep = [t for t in range(steps) if t % k == 0 or t == nudged]
     rows = [{"step": t, "change": float(v[t]), "state": name} for name, v in curves.items() for t in keep]

@@ -279,8 +279,10 @@ def _lstm(net: Network, x: np.ndarray) -> dict:
     code = kernels.VARIANT_CODES[net.variant]
     w = _recurrent_t(net)
 
+    loop = kernels.loop("lstm", B * T * H)
+
     def run(b0, b1):
-        kernels.lstm_loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
+        loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
 
     _split(B, run)
     bufs = {"h": h, "c": c}
@@ -321,7 +323,8 @@ def _gru(net: Network, x: np.ndarray) -> dict:
     pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
     w, bh = _recurrent_t(net), np.ascontiguousarray(net.params.bias_hh)
-    _split(B, lambda b0, b1: kernels.gru_loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
+    loop = kernels.loop("gru", B * T * H)
+    _split(B, lambda b0, b1: loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
     bufs = {"h": h}
     for k, name in enumerate("rzn"):
         bufs[name] = gates[..., k * H : (k + 1) * H]
@@ -336,7 +339,8 @@ def _rnn(net: Network, x: np.ndarray) -> dict:
     h = _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
     w, relu = _recurrent_t(net), net.nonlinearity == "relu"
-    _split(B, lambda b0, b1: kernels.rnn_loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
+    loop = kernels.loop("rnn", B * T * H)
+    _split(B, lambda b0, b1: loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
     return {"h": h, "pre_h": z}
 
 

@@ -1,6 +1,7 @@
-"""The compiled loop's tanh approximation against the exact tanh."""
+"""The compiled loops: the tanh approximation against the exact tanh, and their numpy twins bit for bit."""
 
 import numpy as np
+import pytest
 
 from lstm_core import kernels
 
@@ -21,3 +22,68 @@ def kernels_tanh(x):
     out = np.empty_like(x)
     kernels.tanh_array(np.ascontiguousarray(x), out)
     return out
+
+
+@pytest.mark.parametrize("variant", list(kernels.VARIANT_CODES))
+@pytest.mark.parametrize("H", [5, 8])  # a tail of rows after the blocks of four, and none
+def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H):
+    rng = np.random.default_rng(H)
+    B, T = 3, 30
+    z0 = rng.standard_normal((B, T, 4 * H)).astype(np.float32)
+    w = (rng.standard_normal((H, 4 * H)) * 0.4).astype(np.float32)
+    peep = rng.standard_normal((3, H)).astype(np.float32)
+    h0, c0 = rng.standard_normal((2, B, H)).astype(np.float32)
+    runs = []
+    for loop in (kernels.lstm_loop, kernels.lstm_loop_numpy):
+        z, s, c, h = z0.copy(), np.empty_like(z0), np.empty((B, T, H), np.float32), np.empty((B, T, H), np.float32)
+        loop(z, w, peep, h0, c0, kernels.VARIANT_CODES[variant], s, c, h)
+        runs.append((z, s, c, h))
+    for compiled, twin in zip(*runs, strict=True):
+        np.testing.assert_array_equal(twin, compiled)
+    gi = rng.standard_normal((B, T, 3 * H)).astype(np.float32)
+    wg, bh = (rng.standard_normal((H, 3 * H)) * 0.4).astype(np.float32), rng.standard_normal(3 * H).astype(np.float32)
+    runs = []
+    for loop in (kernels.gru_loop, kernels.gru_loop_numpy):
+        pre, gates, h = np.empty_like(gi), np.empty_like(gi), np.empty((B, T, H), np.float32)
+        loop(gi, wg, bh, h0, pre, gates, h)
+        runs.append((pre, gates, h))
+    for compiled, twin in zip(*runs, strict=True):
+        np.testing.assert_array_equal(twin, compiled)
+    for relu in (False, True):
+        zr = rng.standard_normal((B, T, H)).astype(np.float32)
+        wr = (rng.standard_normal((H, H)) * 0.4).astype(np.float32)
+        runs = []
+        for loop in (kernels.rnn_loop, kernels.rnn_loop_numpy):
+            z, h = zr.copy(), np.empty((B, T, H), np.float32)
+            loop(z, wr, h0, relu, h)
+            runs.append((z, h))
+        for compiled, twin in zip(*runs, strict=True):
+            np.testing.assert_array_equal(twin, compiled)
+
+
+FRESH = r"""
+import numpy as np, lstm_core
+from lstm_core import kernels
+ck = lstm_core.load_model("assets/models/adding-lstm.npz")
+x = np.random.default_rng(0).random((100, 2), dtype=np.float32)
+assert not kernels.lstm_loop.signatures, "compiled before any trace"
+assert kernels.loop("lstm", 100 * 32) is kernels.lstm_loop_numpy  # small work: no waiting for a compile
+first = lstm_core.trace(ck, x)
+kernels._warming["lstm"].join(timeout=120)  # the compiled loop was prepared in the background
+assert kernels.lstm_loop.signatures and kernels.loop("lstm", 100 * 32) is kernels.lstm_loop
+again = lstm_core.trace(ck, x)
+for k in first:
+    assert np.array_equal(first[k], again[k], equal_nan=True), k
+assert kernels.loop("rnn", 10**6) is kernels.rnn_loop  # large work waits for the compiled loop
+print("ok")
+"""
+
+
+def test_a_fresh_process_traces_at_once_with_the_twin_and_then_with_the_compiled_loop():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-c", FRESH], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]

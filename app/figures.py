@@ -9,7 +9,7 @@ import numpy as np
 
 import lstm_core
 
-from .colors import ColourRange, plotly_scale, signed_range
+from .colors import ColourRange, full_limit, plotly_scale, signed_range
 from .content import QUANTITIES
 from .trace_payload import Panel
 
@@ -23,10 +23,9 @@ def colour_range(key: str, values: np.ndarray) -> ColourRange:
     q = QUANTITIES[key]
     if q.fixed:
         lo, hi = q.fixed
-        finite = values[np.isfinite(values)]
-        if key in ("g", "h", "n") and finite.size and np.abs(finite).max() > 1:  # niaf/noaf leave [-1, 1]
+        if key in ("g", "h", "n") and full_limit(values) > 1:  # niaf/noaf leave [-1, 1]
             return signed_range(values, q.symbol, floor=hi)
-        return ColourRange(lo, hi)
+        return ColourRange(lo, hi)  # gates are sigmoids (or 1, or 1 - f): always inside [0, 1]
     return signed_range(values, q.symbol)
 
 

@@ -13,6 +13,7 @@ from . import state as S
 from .cache import key_of
 from .components import step_follower
 from .selection import Selection
+from .step_view import feature_label
 from .text import plain
 
 K = S.KEYS
@@ -36,7 +37,8 @@ def memory(sel: Selection, box) -> None:
         F = sel.x.shape[1]
         S.clamp(K.nudge_feature, F - 1)
         feature = c2.selectbox("Nudged feature", list(range(F)), key=K.nudge_feature,
-                               format_func=lambda k: sel.feature_names[k] if k < len(sel.feature_names) else str(k))
+                               format_func=lambda k: feature_label(sel.feature_names[k]) if k < len(sel.feature_names)
+                               else str(k))
         spec = data.memory_spec(sel.main, sel.rnn, sel.x, int(nudge), int(feature))
         c3.caption(f"The input at step {int(nudge)} is raised by 1 (in the model's input units) and both sequences "
                    "are run again; each line is how much the state at step t changed. The cell state C_t is the "

@@ -91,13 +91,18 @@ def equations(kind: str, s, j: int, variant: str = "vanilla") -> list[dict]:
     return gru_equations(s, j) if kind == "gru" else rnn_equations(s, j)
 
 
+def feature_label(name: str) -> str:
+    """A feature's name as a person reads it: whitespace characters by name."""
+    return {" ": "space", "\n": "newline", "\t": "tab", "": "(empty)"}.get(name, name)
+
+
 def x_label(x_t, feature_names: tuple) -> str:
     """The input at this step in a few characters: the character of a one-hot text input, else values."""
     x_t = np.asarray(x_t)
     one_hot = len(x_t) > 4 and set(np.unique(x_t)) <= {0.0, 1.0}
     if one_hot and x_t.sum() == 1:
         name = feature_names[int(np.argmax(x_t))] if feature_names else str(int(np.argmax(x_t)))
-        return {" ": "space", "\n": "newline", "\t": "tab"}.get(name, name)
+        return feature_label(name)
     if one_hot and x_t.sum() == 0:
         return "unknown (zeros)"
     shown = ", ".join(f"{v:.2f}" for v in x_t[:3])

@@ -37,7 +37,7 @@ def _options():
                        normalise=ss[K.normalise_upload], columns=columns, vocab=vocab)
 
 
-def _read(raw: bytes, name: str) -> None:
+def _read(raw: bytes, name: str, reset_step: bool = True) -> None:
     ss = st.session_state
     from lstm_core.readers import read_sequences
 
@@ -50,7 +50,8 @@ def _read(raw: bytes, name: str) -> None:
     ss[S.UPLOADED_SEQUENCES] = result
     ss[S.UPLOAD_ERROR] = None
     ss[K.upload_sequence] = 0
-    ss[K.step] = 0
+    if reset_step:
+        ss[K.step] = 0
 
 
 def on_sequence_upload() -> None:
@@ -66,13 +67,13 @@ def on_sequence_source() -> None:
         on_sample_pick()
 
 
-def on_sample_pick() -> None:
+def on_sample_pick(reset_step: bool = True) -> None:
     name = st.session_state[K.sample_file]
     path = data.SAMPLE_FILES.get(name)  # an allow-list: a name that is not a shipped sample opens nothing
     if path is None:
         st.session_state[S.UPLOAD_ERROR] = f"{name[:60]!r} is not one of the sample files."
         return
-    _read(path.read_bytes(), name)
+    _read(path.read_bytes(), name, reset_step)
 
 
 def on_read_options() -> None:
@@ -107,7 +108,7 @@ def draw_sequence_inputs(sb) -> None:
     from lstm_core.readers import FORMATS, NAN_POLICIES  # pandas, needed only for files
 
     if source == "sample" and ss[S.UPLOADED_SEQUENCES] is None and not ss[S.UPLOAD_ERROR]:
-        on_sample_pick()  # a link that says "sample file" shows it without a click
+        on_sample_pick(reset_step=False)  # a link that says "sample file" shows it, at the link's step
     if source == "sample":
         sb.selectbox("Sample file", list(data.SAMPLE_FILES), key=K.sample_file, on_change=on_sample_pick,
                      help="Files in assets/sequences; the ones named bad_* show what the checks say.")

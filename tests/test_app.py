@@ -382,3 +382,12 @@ def test_a_step_beyond_the_sequence_is_clamped_when_the_length_shrinks():
     at.number_input(key="example_length").set_value(100).run()
     assert not at.exception
     assert at.session_state["step"] == 0 and step_view(at)["t"] == 0  # a new input starts at 0
+
+
+def test_a_link_to_a_sample_file_opens_it_at_the_links_step():
+    at = fresh("task=charlm&sequence_source=sample&sample_file=gettysburg.txt&step=40")
+    assert not at.exception and not at.warning
+    assert "your file gettysburg.txt" in unescape(at.caption[0].value)
+    assert step_view(at)["t"] == 40 and bridge(at)["step"] == 40
+    nudge = at.selectbox(key="nudge_feature")
+    assert nudge.index == 0 and nudge.options[0] == "newline"  # a chosen option, by its name (never "Choose")

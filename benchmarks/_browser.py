@@ -12,20 +12,19 @@ import contextlib
 import json
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-quic"]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.browser.harness import CHROMIUM, FLAGS, free_port, wait_healthy  # noqa: E402  (one place for the browser's flags)
 
 
 class BenchError(RuntimeError):
@@ -35,12 +34,6 @@ class BenchError(RuntimeError):
 
 # ---------------------------------------------------------------------------------------------------------
 # Servers
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @dataclass
@@ -75,20 +68,10 @@ def streamlit_server(name: str, workdir: Path, script: str = "app/streamlit_app.
                                 env={**os.environ, "PYTHONUNBUFFERED": "1"})
     server = Server(name, url, t0, float("nan"), proc, log)
     try:
-        while True:  # a real condition (the health endpoint), bounded in time
-            if proc.poll() is not None:
-                raise BenchError(f"the {name} server (`streamlit run {script}` in {workdir}) exited with code "
-                                 f"{proc.returncode} before it was healthy; its output ends:\n{server.log_tail()}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.perf_counter() - t0 > timeout:
-                raise BenchError(f"the {name} server (`streamlit run {script}` in {workdir}) was not healthy after "
-                                 f"{timeout:.0f} s; its output ends:\n{server.log_tail()}")
-            time.sleep(0.02)
+        problem = wait_healthy(proc, url, t0, timeout)
+        if problem:
+            raise BenchError(f"the {name} server (`streamlit run {script}` in {workdir}) {problem}; its output "
+                             f"ends:\n{server.log_tail()}")
         server.healthy_s = time.perf_counter() - t0
         yield server
     finally:

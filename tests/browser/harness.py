@@ -23,6 +23,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def wait_healthy(proc: subprocess.Popen, url: str, t0: float, timeout: float, poll: float = 0.02) -> str | None:
+    """Poll Streamlit's health endpoint (a real condition, bounded in time); None once it answers, else
+    what went wrong ("exited with code N" or "was not healthy after N s")."""
+    while True:
+        if proc.poll() is not None:
+            return f"exited with code {proc.returncode} before it was healthy"
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return None
+        except OSError:
+            pass
+        if time.perf_counter() - t0 > timeout:
+            return f"was not healthy after {timeout:.0f} s"
+        time.sleep(poll)
+
+
 @contextlib.contextmanager
 def app_server(timeout: float = 60.0, env: dict | None = None):
     """`streamlit run app/streamlit_app.py` on a free loopback port; yields (url, seconds until healthy).
@@ -37,18 +54,10 @@ def app_server(timeout: float = 60.0, env: dict | None = None):
     app_server.last_pid = proc.pid
     url = f"http://127.0.0.1:{port}"
     try:
-        while True:  # poll the health endpoint: a real condition, bounded in time
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"{url}/_stcore/health", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.perf_counter() - t0 > timeout:
-                raise TimeoutError("streamlit did not become healthy")
-            time.sleep(0.05)
+        problem = wait_healthy(proc, url, t0, timeout)
+        if problem:
+            raise RuntimeError(f"streamlit {problem}: {proc.stdout.read().decode(errors='replace')[-2000:]}"
+                               if proc.poll() is not None else f"streamlit {problem}")
         yield url, time.perf_counter() - t0
     finally:
         proc.terminate()
@@ -60,27 +69,6 @@ def app_server(timeout: float = 60.0, env: dict | None = None):
 
 def launch(playwright):
     return playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-
-
-# In-page probe: click a button (found by its text) and resolve when the Python-rendered diagram shows
-# step `expected` (the numbers and diagrams are drawn), then on the next animation frame (painted).
-STEP_PROBE = """
-async ([label, expected]) => {
-  const button = Array.from(document.querySelectorAll('button')).find(b => b.innerText.trim() === label);
-  const shows = () => Array.from(document.querySelectorAll('svg title'))
-      .some(t => t.textContent.endsWith(`at step t = ${expected}`));
-  const t0 = performance.now();
-  const done = new Promise((resolve) => {
-    const obs = new MutationObserver(() => {
-      if (shows()) { obs.disconnect(); requestAnimationFrame(() => resolve(performance.now() - t0)); }
-    });
-    obs.observe(document.body, { subtree: true, childList: true, characterData: true });
-  });
-  const limit = new Promise((_, reject) => setTimeout(() => reject(new Error(`step ${expected} not shown`)), 15000));
-  button.click();
-  return await Promise.race([done, limit]);
-}
-"""
 
 
 def wait_for_explore(page, timeout_ms: int = 60_000) -> None:

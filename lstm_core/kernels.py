@@ -1,5 +1,5 @@
-"""The compiled loops of the trace (numba), mirroring lstm_step in step.py and tested against it, and
-their numpy twins for the first traces of a fresh install (see the end of this file).
+"""The compiled loops of the trace (numba), mirroring lstm_step in step.py and tested against it. Their
+numpy twins, and the choice of which runs a trace, are in loops.py (which imports this module lazily).
 
 One pass over time computes every gate, the cell and the hidden state and keeps them all: at B=1 this
 is as fast as torch's fused forward, which keeps none of them. Arrays are time-major and contiguous,
@@ -12,16 +12,13 @@ sigmoid is 0.5 tanh(0.5 z) + 0.5. Sums keep their order (no fastmath), so a run 
 
 from __future__ import annotations
 
-import threading
-
 import numba
 import numpy as np
 
-# Variant codes for the compiled loop (the names and meanings live in step.VARIANTS).
-VARIANT_CODES = {"vanilla": 0, "peephole": 1, "cifg": 2, "nfg": 3, "nig": 4, "nog": 5, "niaf": 6, "noaf": 7}
+from .loops import TANH_CLAMP as _CLAMP
+from .loops import VARIANT_CODES  # noqa: F401  (the codes both loops read)
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}  # numpy's error model lets divisions vectorise
-_CLAMP = np.float32(7.99881172180175781)  # beyond this the float32 tanh is +-1 to within rounding
 
 
 @numba.njit(inline="always", **_JIT)
@@ -165,115 +162,7 @@ def rnn_loop(z, w_hh_t, h0, relu, h):  # pragma: no cover - compiled
             hp = hb
 
 
-# ------------------------------------------------------------------------------------------------
-# The same loops in numpy, for the first traces of a fresh install: compiling the loops above takes a few
-# seconds once (then numba's disk cache has them), and the first screen need not wait for it. Each twin
-# does the compiled loop's float32 operations in the same order (the recurrent sum four rows at a time,
-# the same rational tanh), vectorised over sequences and units, so its numbers are the same bit for bit
-# (tests/test_kernels.py checks it). It is slow for long sequences: tracing.py uses it only for small
-# work while the compiled loop is being prepared in a background thread.
-
-
-def np_tanh(x: np.ndarray) -> np.ndarray:
-    """fast_tanh on a float32 array."""
-    x = np.minimum(np.maximum(x, -_CLAMP), _CLAMP)
-    x2 = x * x
-    p = np.float32(-2.76076847742355e-16)
-    p = p * x2 + np.float32(2.00018790482477e-13)
-    p = p * x2 + np.float32(-8.60467152213735e-11)
-    p = p * x2 + np.float32(5.12229709037114e-08)
-    p = p * x2 + np.float32(1.48572235717979e-05)
-    p = p * x2 + np.float32(6.37261928875436e-04)
-    p = p * x2 + np.float32(4.89352455891786e-03)
-    q = np.float32(1.19825839466702e-06)
-    q = q * x2 + np.float32(1.18534705686654e-04)
-    q = q * x2 + np.float32(2.26843463243900e-03)
-    q = q * x2 + np.float32(4.89352518554385e-03)
-    return np.minimum(np.maximum(p * x / q, np.float32(-1.0)), np.float32(1.0))
-
-
-def np_sigmoid(x: np.ndarray) -> np.ndarray:
-    half = np.float32(0.5)
-    return half * np_tanh(half * x) + half
-
-
-def _np_add_matvec(z: np.ndarray, w_t: np.ndarray, h: np.ndarray) -> None:
-    """z (B, R) += h (B, H) W, in _add_matvec's order."""
-    H = w_t.shape[0]
-    k = 0
-    while k + 4 <= H:
-        z += (w_t[k] * h[:, k, None] + w_t[k + 1] * h[:, k + 1, None]) + (
-            w_t[k + 2] * h[:, k + 2, None] + w_t[k + 3] * h[:, k + 3, None])
-        k += 4
-    while k < H:
-        z += w_t[k] * h[:, k, None]
-        k += 1
-
-
-def lstm_loop_numpy(z, w_hh_t, peep, h0, c0, variant, s, c, h):
-    """lstm_loop in numpy (same arguments, same results)."""
-    B, T, H4 = z.shape
-    H = H4 // 4
-    one = np.float32(1.0)
-    hp, cp = h0, c0
-    for t in range(T):
-        zb, sb = z[:, t], s[:, t]
-        _np_add_matvec(zb, w_hh_t, hp)
-        if variant == 1:
-            zb[:, :H] += peep[0] * cp
-            zb[:, H : 2 * H] += peep[1] * cp
-        sb[:, H : 2 * H] = one if variant == 3 else np_sigmoid(zb[:, H : 2 * H])
-        if variant == 2:
-            sb[:, :H] = one - sb[:, H : 2 * H]
-        elif variant == 4:
-            sb[:, :H] = one
-        else:
-            sb[:, :H] = np_sigmoid(zb[:, :H])
-        sb[:, 2 * H : 3 * H] = zb[:, 2 * H : 3 * H] if variant == 6 else np_tanh(zb[:, 2 * H : 3 * H])
-        c[:, t] = sb[:, H : 2 * H] * cp + sb[:, :H] * sb[:, 2 * H : 3 * H]
-        if variant == 1:
-            zb[:, 3 * H :] += peep[2] * c[:, t]
-        sb[:, 3 * H :] = one if variant == 5 else np_sigmoid(zb[:, 3 * H :])
-        h[:, t] = sb[:, 3 * H :] * (c[:, t] if variant == 7 else np_tanh(c[:, t]))
-        hp, cp = h[:, t], c[:, t]
-
-
-def gru_loop_numpy(gi, w_hh_t, b_hh, h0, pre, gates, h):
-    """gru_loop in numpy (same arguments, same results)."""
-    B, T, H3 = gi.shape
-    H = H3 // 3
-    one = np.float32(1.0)
-    hp = h0
-    for t in range(T):
-        gh = np.broadcast_to(b_hh, (B, H3)).copy()
-        _np_add_matvec(gh, w_hh_t, hp)
-        pre[:, t, : 2 * H] = gi[:, t, : 2 * H] + gh[:, : 2 * H]
-        gates[:, t, : 2 * H] = np_sigmoid(pre[:, t, : 2 * H])
-        pre[:, t, 2 * H :] = gi[:, t, 2 * H :] + gates[:, t, :H] * gh[:, 2 * H :]
-        gates[:, t, 2 * H :] = np_tanh(pre[:, t, 2 * H :])
-        zt = gates[:, t, H : 2 * H]
-        h[:, t] = (one - zt) * gates[:, t, 2 * H :] + zt * hp
-        hp = h[:, t]
-
-
-def rnn_loop_numpy(z, w_hh_t, h0, relu, h):
-    """rnn_loop in numpy (same arguments, same results)."""
-    T = z.shape[1]
-    hp = h0
-    for t in range(T):
-        _np_add_matvec(z[:, t], w_hh_t, hp)
-        h[:, t] = np.maximum(z[:, t], np.float32(0.0)) if relu else np_tanh(z[:, t])
-        hp = h[:, t]
-
-
-_COMPILED = {"lstm": lstm_loop, "gru": gru_loop, "rnn": rnn_loop}
-_TWINS = {"lstm": lstm_loop_numpy, "gru": gru_loop_numpy, "rnn": rnn_loop_numpy}
-SMALL_WORK = 200_000  # B·T·H up to which the numpy twin is quicker than waiting for a compile
-_warming: dict[str, threading.Thread] = {}
-_warming_lock = threading.Lock()
-
-
-def _warm(kind: str) -> None:
+def warm(kind: str) -> None:
     """Call the compiled loop once on tiny arrays of the types tracing.py passes (compiles it, or loads it
     from numba's disk cache), so later traces find it ready."""
     f32 = np.float32
@@ -287,18 +176,3 @@ def _warm(kind: str) -> None:
     else:
         rnn_loop(np.zeros((1, 1, 1), f32), np.zeros((1, 1), f32), np.zeros((1, 1), f32), False,
                  np.zeros((1, 1, 1), f32))
-
-
-def loop(kind: str, work: int):
-    """The loop a trace of `kind` runs: the compiled one once it is ready in this process (or when the work,
-    B·T·H, is large: then the caller waits for it); before that its numpy twin, while a background
-    thread prepares the compiled one."""
-    compiled = _COMPILED[kind]
-    if compiled.signatures or work > SMALL_WORK:
-        return compiled
-    with _warming_lock:
-        if kind not in _warming:
-            _warming[kind] = threading.Thread(target=_warm, args=(kind,), daemon=True,
-                                              name=f"lstm_core-compile-{kind}")
-            _warming[kind].start()
-    return _TWINS[kind]

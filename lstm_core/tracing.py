@@ -1,7 +1,8 @@
 """Run a recurrent network over a sequence once and record every gate at every step.
 
-Every cell runs one compiled loop over time (kernels.py) that computes and keeps every gate and state
-as it goes; the input projections x_t W_ih^T for all t come first, in one matrix product. At B = 1 this
+Every cell runs one compiled loop over time (kernels.py; loops.py picks it, or its numpy twin on a
+fresh install) that computes and keeps every gate and state as it goes; the input projections
+x_t W_ih^T for all t come first, in one matrix product. At B = 1 this
 is as fast as torch's fused forward, which keeps nothing but h (benchmarks/trace_speed.py). Sequences
 of a batch are independent and are split between threads. Nothing here needs torch: models become a
 numpy `Network` first (network.py).
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import kernels
+from . import loops
 from ._table import csv_field, csv_numbers, csv_rows
 from .errors import LabError
 from .limits import MAX_EXPORT_ROWS
@@ -276,10 +277,10 @@ def _lstm(net: Network, x: np.ndarray) -> dict:
     peep = np.zeros((3, H), np.float32) if p.peephole is None else np.ascontiguousarray(p.peephole)
     s, c, h = np.empty_like(z), _empty(B, T, H), _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
-    code = kernels.VARIANT_CODES[net.variant]
+    code = loops.VARIANT_CODES[net.variant]
     w = _recurrent_t(net)
 
-    loop = kernels.loop("lstm", B * T * H)
+    loop = loops.loop("lstm", B * T * H)
 
     def run(b0, b1):
         loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
@@ -323,7 +324,7 @@ def _gru(net: Network, x: np.ndarray) -> dict:
     pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
     w, bh = _recurrent_t(net), np.ascontiguousarray(net.params.bias_hh)
-    loop = kernels.loop("gru", B * T * H)
+    loop = loops.loop("gru", B * T * H)
     _split(B, lambda b0, b1: loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
     bufs = {"h": h}
     for k, name in enumerate("rzn"):
@@ -339,7 +340,7 @@ def _rnn(net: Network, x: np.ndarray) -> dict:
     h = _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
     w, relu = _recurrent_t(net), net.nonlinearity == "relu"
-    loop = kernels.loop("rnn", B * T * H)
+    loop = loops.loop("rnn", B * T * H)
     _split(B, lambda b0, b1: loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
     return {"h": h, "pre_h": z}
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstm_core import kernels
+from lstm_core import kernels, loops
 
 
 def test_fast_tanh_is_within_4e7_of_tanh_and_never_leaves_minus_one_one():
@@ -34,7 +34,7 @@ def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H)
     peep = rng.standard_normal((3, H)).astype(np.float32)
     h0, c0 = rng.standard_normal((2, B, H)).astype(np.float32)
     runs = []
-    for loop in (kernels.lstm_loop, kernels.lstm_loop_numpy):
+    for loop in (kernels.lstm_loop, loops.lstm_loop_numpy):
         z, s, c, h = z0.copy(), np.empty_like(z0), np.empty((B, T, H), np.float32), np.empty((B, T, H), np.float32)
         loop(z, w, peep, h0, c0, kernels.VARIANT_CODES[variant], s, c, h)
         runs.append((z, s, c, h))
@@ -43,7 +43,7 @@ def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H)
     gi = rng.standard_normal((B, T, 3 * H)).astype(np.float32)
     wg, bh = (rng.standard_normal((H, 3 * H)) * 0.4).astype(np.float32), rng.standard_normal(3 * H).astype(np.float32)
     runs = []
-    for loop in (kernels.gru_loop, kernels.gru_loop_numpy):
+    for loop in (kernels.gru_loop, loops.gru_loop_numpy):
         pre, gates, h = np.empty_like(gi), np.empty_like(gi), np.empty((B, T, H), np.float32)
         loop(gi, wg, bh, h0, pre, gates, h)
         runs.append((pre, gates, h))
@@ -53,7 +53,7 @@ def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H)
         zr = rng.standard_normal((B, T, H)).astype(np.float32)
         wr = (rng.standard_normal((H, H)) * 0.4).astype(np.float32)
         runs = []
-        for loop in (kernels.rnn_loop, kernels.rnn_loop_numpy):
+        for loop in (kernels.rnn_loop, loops.rnn_loop_numpy):
             z, h = zr.copy(), np.empty((B, T, H), np.float32)
             loop(z, wr, h0, relu, h)
             runs.append((z, h))
@@ -62,24 +62,27 @@ def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H)
 
 
 FRESH = r"""
+import sys
 import numpy as np, lstm_core
-from lstm_core import kernels
+import lstm_core.tracing
+from lstm_core import loops
+assert "numba" not in sys.modules, "numba imported before any trace"
 ck = lstm_core.load_model("assets/models/adding-lstm.npz")
 x = np.random.default_rng(0).random((100, 2), dtype=np.float32)
-assert not kernels.lstm_loop.signatures, "compiled before any trace"
-assert kernels.loop("lstm", 100 * 32) is kernels.lstm_loop_numpy  # small work: no waiting for a compile
+assert loops.loop("lstm", 100 * 32) is loops.lstm_loop_numpy  # small work: no waiting for numba
 first = lstm_core.trace(ck, x)
-kernels._warming["lstm"].join(timeout=120)  # the compiled loop was prepared in the background
-assert kernels.lstm_loop.signatures and kernels.loop("lstm", 100 * 32) is kernels.lstm_loop
+loops._warming["lstm"].join(timeout=120)  # the compiled loop was prepared in the background
+from lstm_core import kernels
+assert kernels.lstm_loop.signatures and loops.loop("lstm", 100 * 32) is kernels.lstm_loop
 again = lstm_core.trace(ck, x)
 for k in first:
     assert np.array_equal(first[k], again[k], equal_nan=True), k
-assert kernels.loop("rnn", 10**6) is kernels.rnn_loop  # large work waits for the compiled loop
+assert loops.loop("rnn", 10**6) is kernels.rnn_loop  # large work waits for the compiled loop
 print("ok")
 """
 
 
-def test_a_fresh_process_traces_at_once_with_the_twin_and_then_with_the_compiled_loop():
+def test_a_fresh_process_traces_without_numba_first_then_with_the_compiled_loop():
     import subprocess
     import sys
     from pathlib import Path

@@ -1,0 +1,148 @@
+"""Which loop a trace runs, and the numpy twins of the compiled loops (kernels.py).
+
+Compiling the loops takes a few seconds once after an install (then numba's disk cache has them), and
+importing numba alone takes 0.2 s: the first screen need not wait for either. Each twin does the compiled
+loop's float32 operations in the same order (the recurrent sum four rows at a time, the same rational
+tanh), vectorised over sequences and units, so its numbers are the same bit for bit (tests/test_kernels.py
+checks it). It is slow for long sequences: `loop` runs it only for small work while a background thread
+imports and prepares the compiled loop. This module never imports numba itself.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+# Variant codes for both loops (the names and meanings live in step.VARIANTS).
+VARIANT_CODES = {"vanilla": 0, "peephole": 1, "cifg": 2, "nfg": 3, "nig": 4, "nog": 5, "niaf": 6, "noaf": 7}
+TANH_CLAMP = np.float32(7.99881172180175781)  # beyond this the float32 tanh is +-1 to within rounding
+
+
+def np_tanh(x: np.ndarray) -> np.ndarray:
+    """fast_tanh on a float32 array."""
+    x = np.minimum(np.maximum(x, -TANH_CLAMP), TANH_CLAMP)
+    x2 = x * x
+    p = np.float32(-2.76076847742355e-16)
+    p = p * x2 + np.float32(2.00018790482477e-13)
+    p = p * x2 + np.float32(-8.60467152213735e-11)
+    p = p * x2 + np.float32(5.12229709037114e-08)
+    p = p * x2 + np.float32(1.48572235717979e-05)
+    p = p * x2 + np.float32(6.37261928875436e-04)
+    p = p * x2 + np.float32(4.89352455891786e-03)
+    q = np.float32(1.19825839466702e-06)
+    q = q * x2 + np.float32(1.18534705686654e-04)
+    q = q * x2 + np.float32(2.26843463243900e-03)
+    q = q * x2 + np.float32(4.89352518554385e-03)
+    return np.minimum(np.maximum(p * x / q, np.float32(-1.0)), np.float32(1.0))
+
+
+def np_sigmoid(x: np.ndarray) -> np.ndarray:
+    half = np.float32(0.5)
+    return half * np_tanh(half * x) + half
+
+
+def _np_add_matvec(z: np.ndarray, w_t: np.ndarray, h: np.ndarray) -> None:
+    """z (B, R) += h (B, H) W, in _add_matvec's order."""
+    H = w_t.shape[0]
+    k = 0
+    while k + 4 <= H:
+        z += (w_t[k] * h[:, k, None] + w_t[k + 1] * h[:, k + 1, None]) + (
+            w_t[k + 2] * h[:, k + 2, None] + w_t[k + 3] * h[:, k + 3, None])
+        k += 4
+    while k < H:
+        z += w_t[k] * h[:, k, None]
+        k += 1
+
+
+def lstm_loop_numpy(z, w_hh_t, peep, h0, c0, variant, s, c, h):
+    """lstm_loop in numpy (same arguments, same results)."""
+    B, T, H4 = z.shape
+    H = H4 // 4
+    one = np.float32(1.0)
+    hp, cp = h0, c0
+    for t in range(T):
+        zb, sb = z[:, t], s[:, t]
+        _np_add_matvec(zb, w_hh_t, hp)
+        if variant == 1:
+            zb[:, :H] += peep[0] * cp
+            zb[:, H : 2 * H] += peep[1] * cp
+        sb[:, H : 2 * H] = one if variant == 3 else np_sigmoid(zb[:, H : 2 * H])
+        if variant == 2:
+            sb[:, :H] = one - sb[:, H : 2 * H]
+        elif variant == 4:
+            sb[:, :H] = one
+        else:
+            sb[:, :H] = np_sigmoid(zb[:, :H])
+        sb[:, 2 * H : 3 * H] = zb[:, 2 * H : 3 * H] if variant == 6 else np_tanh(zb[:, 2 * H : 3 * H])
+        c[:, t] = sb[:, H : 2 * H] * cp + sb[:, :H] * sb[:, 2 * H : 3 * H]
+        if variant == 1:
+            zb[:, 3 * H :] += peep[2] * c[:, t]
+        sb[:, 3 * H :] = one if variant == 5 else np_sigmoid(zb[:, 3 * H :])
+        h[:, t] = sb[:, 3 * H :] * (c[:, t] if variant == 7 else np_tanh(c[:, t]))
+        hp, cp = h[:, t], c[:, t]
+
+
+def gru_loop_numpy(gi, w_hh_t, b_hh, h0, pre, gates, h):
+    """gru_loop in numpy (same arguments, same results)."""
+    B, T, H3 = gi.shape
+    H = H3 // 3
+    one = np.float32(1.0)
+    hp = h0
+    for t in range(T):
+        gh = np.broadcast_to(b_hh, (B, H3)).copy()
+        _np_add_matvec(gh, w_hh_t, hp)
+        pre[:, t, : 2 * H] = gi[:, t, : 2 * H] + gh[:, : 2 * H]
+        gates[:, t, : 2 * H] = np_sigmoid(pre[:, t, : 2 * H])
+        pre[:, t, 2 * H :] = gi[:, t, 2 * H :] + gates[:, t, :H] * gh[:, 2 * H :]
+        gates[:, t, 2 * H :] = np_tanh(pre[:, t, 2 * H :])
+        zt = gates[:, t, H : 2 * H]
+        h[:, t] = (one - zt) * gates[:, t, 2 * H :] + zt * hp
+        hp = h[:, t]
+
+
+def rnn_loop_numpy(z, w_hh_t, h0, relu, h):
+    """rnn_loop in numpy (same arguments, same results)."""
+    T = z.shape[1]
+    hp = h0
+    for t in range(T):
+        _np_add_matvec(z[:, t], w_hh_t, hp)
+        h[:, t] = np.maximum(z[:, t], np.float32(0.0)) if relu else np_tanh(z[:, t])
+        hp = h[:, t]
+
+
+TWINS = {"lstm": lstm_loop_numpy, "gru": gru_loop_numpy, "rnn": rnn_loop_numpy}
+SMALL_WORK = 200_000  # B·T·H up to which the numpy twin is quicker than waiting for a compile
+_ready: dict = {}  # kind -> the compiled loop, once a warm-up has prepared it in this process
+_warming: dict[str, threading.Thread] = {}
+_warming_lock = threading.Lock()
+
+
+def _compiled(kind: str):
+    from . import kernels  # lazily (numba); an import running in another thread is waited for, not seen half-done
+
+    return {"lstm": kernels.lstm_loop, "gru": kernels.gru_loop, "rnn": kernels.rnn_loop}[kind]
+
+
+def _warm(kind: str) -> None:
+    from . import kernels
+
+    kernels.warm(kind)
+    _ready[kind] = _compiled(kind)
+
+
+def loop(kind: str, work: int):
+    """The loop a trace of `kind` runs: the compiled one once it is ready in this process (or when the work,
+    B·T·H, is large: then the caller waits for it); before that its numpy twin, while a background
+    thread prepares the compiled one."""
+    ready = _ready.get(kind)
+    if ready is not None:
+        return ready
+    if work > SMALL_WORK:
+        return _compiled(kind)
+    with _warming_lock:
+        if kind not in _warming:
+            _warming[kind] = threading.Thread(target=_warm, args=(kind,), daemon=True,
+                                              name=f"lstm_core-compile-{kind}")
+            _warming[kind].start()
+    return TWINS[kind]

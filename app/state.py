@@ -93,7 +93,7 @@ SCHEMA = {
 # File uploaders: widget keys that session state cannot be given values for.
 FILE_WIDGETS = ("sequence_upload", "model_upload")
 # Components: their keys, here so that no page spells them.
-COMPONENTS = ("step_bridge", "trace_view", "step_view", "rnn_step_view", "memory_follower")
+COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower")
 KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS)})  # K.task == "task"
 URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 
@@ -101,6 +101,7 @@ URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 STATE_READY = "_state_ready"  # init() has read the URL once
 NOTICES = "_notices"  # plain-text notices for the user (e.g. a link value that was ignored), shown once
 PLAY_FROM = "_play_from"  # (wall time, step) when Play started: playing follows the clock, not the ticks
+PLAY_CHANGED = "_play_changed"  # Play / Pause was asked for: a full run starts or stops the stepping timer
 SEEK_ACK = "_seek_ack"  # the number of the last step request from the browser that has been applied
 NUDGE_FOR = "_nudge_for"  # the input whose memory chart the nudged step was chosen for
 LAST_FILE = "_last_sequence_file"  # (bytes, name) of the last file, to re-read it with other options
@@ -108,8 +109,9 @@ UPLOADED_SEQUENCES = "uploaded_sequences"
 UPLOADED_MODEL = "uploaded_model"
 UPLOAD_ERROR = "upload_error"
 MODEL_UPLOAD_ERROR = "model_upload_error"
-BOOKKEEPING = {STATE_READY: False, NOTICES: (), PLAY_FROM: None, SEEK_ACK: 0, NUDGE_FOR: None, LAST_FILE: None,
-               UPLOADED_SEQUENCES: None, UPLOADED_MODEL: None, UPLOAD_ERROR: None, MODEL_UPLOAD_ERROR: None}
+BOOKKEEPING = {STATE_READY: False, NOTICES: (), PLAY_FROM: None, PLAY_CHANGED: False, SEEK_ACK: 0, NUDGE_FOR: None,
+               LAST_FILE: None, UPLOADED_SEQUENCES: None, UPLOADED_MODEL: None, UPLOAD_ERROR: None,
+               MODEL_UPLOAD_ERROR: None}
 
 
 def read_url(params: dict) -> tuple[dict, list[str]]:

@@ -40,7 +40,6 @@ from .components import step_bridge
 from .selection import Selection
 
 K = S.KEYS
-PLAY_CHANGED = "_play_changed"  # Play / Pause was asked for: a full run starts or stops the fragment's timer
 FRAME_SECONDS = 0.1  # the play timer's period: at most 10 redraws a second, whatever the speed
 # Tests and demos of a busy server: every stepping run takes this much longer (0 in normal use).
 SLOW_STEP_SECONDS = float(os.environ.get("LSTMLAB_SLOW_STEP_MS", "0")) / 1000
@@ -84,7 +83,7 @@ def on_play(request, steps: int) -> None:
     ss = st.session_state
     if got[0] != ss[K.playing]:
         ss[K.playing] = got[0]
-        ss[PLAY_CHANGED] = True
+        ss[S.PLAY_CHANGED] = True
         if got[0] and int(ss[K.step]) >= steps - 1:
             ss[K.step] = 0  # play again from the start
     _ack(got[1])
@@ -135,7 +134,8 @@ def stepper(sel: Selection, controls, numbers) -> None:
         ss = st.session_state
         if SLOW_STEP_SECONDS:
             time.sleep(SLOW_STEP_SECONDS)
-        if ss.pop(PLAY_CHANGED, False):
+        if ss[S.PLAY_CHANGED]:
+            ss[S.PLAY_CHANGED] = False
             st.rerun()  # a full run starts or stops the fragment's timer
         _advance(T)
         t = S.clamp(K.step, T - 1)

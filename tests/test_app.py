@@ -369,7 +369,7 @@ def test_play_requests_start_the_clock_and_restart_from_the_beginning_at_the_end
     monkeypatch.setattr(stepping.st, "session_state", ss)
     stepping.on_play({"playing": True, "seq": 3}, steps=100)
     assert ss["playing"] and ss["step"] == 0 and ss[S.PLAY_FROM] == (50.0, 0) and ss[S.SEEK_ACK] == 3
-    assert ss.pop(stepping.PLAY_CHANGED)  # a full run will start the timer
+    assert ss.pop(S.PLAY_CHANGED)  # a full run will start the timer
     stepping.on_seek({"step": 40, "seq": 4})  # a move while playing: the clock starts again from there
     assert ss[S.PLAY_FROM] == (50.0, 40)
     stepping.on_play({"playing": False, "seq": 5}, steps=100)

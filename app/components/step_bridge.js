@@ -15,6 +15,7 @@
 const STEP_EVENT = "lstmlab:step";
 const SEEK_EVENT = "lstmlab:seek";
 const PENDING_MS = 4000; // after this long without an ack, the server's step wins (e.g. it restarted)
+const URL_DELAY_MS = 300; // the address bar follows the step this long after the last move
 
 function typingInto(el) {
   while (el && el.shadowRoot && el.shadowRoot.activeElement) el = el.shadowRoot.activeElement;
@@ -47,10 +48,14 @@ function shared() {
       root.querySelector(".lstmlab-step-now").textContent = `t = ${S.step}`;
       root.dataset.step = String(S.step);
     }
-    // the address bar carries the step (history.replaceState: no history entry per step)
-    const url = new URL(window.location.href);
-    if (S.step > 0) url.searchParams.set("step", String(S.step)); else url.searchParams.delete("step");
-    if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
+    // the address bar carries the step (history.replaceState: no history entry per step), once the
+    // person pauses: writing it on every step of a quick run costs each step a few milliseconds
+    clearTimeout(S.urlTimer);
+    S.urlTimer = setTimeout(() => {
+      const url = new URL(window.location.href);
+      if (S.step > 0) url.searchParams.set("step", String(S.step)); else url.searchParams.delete("step");
+      if (url.href !== window.location.href) window.history.replaceState(window.history.state, "", url.href);
+    }, URL_DELAY_MS);
   };
   S.go = (target) => {
     if (!S.send) return;

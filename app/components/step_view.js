@@ -89,8 +89,35 @@ function diagram(state, holder, d, index) {
   if (entry.svg.parentNode !== holder) holder.replaceChildren(entry.svg);
 }
 
+function updateNumbers(state, data) {
+  // the same equations as last time (the usual step): only their number lines change, in place
+  const rows = state.eqs.querySelectorAll(".lstmlab-eq-num");
+  let k = 0;
+  for (const block of data.blocks ?? []) {
+    for (const e of block.equations ?? []) {
+      const rhs = rows[k++];
+      const lines = rhs.children;
+      e.num.forEach((line, n) => {
+        const div = lines[n];
+        div.replaceChildren();
+        richText(div, line);
+      });
+    }
+  }
+}
+
 function render(state, data) {
   state.heading.textContent = data.heading ?? "";
+  const shape = JSON.stringify((data.blocks ?? []).map((b) =>
+    [b.caption, (b.equations ?? []).map((e) => [e.eq, e.num.length])]));
+  if (shape === state.shape) {
+    updateNumbers(state, data);
+    (data.diagrams ?? []).forEach((d, k) => { if (state.holders[k]) diagram(state, state.holders[k], d, k); });
+    state.root.dataset.step = String(data.t ?? "");
+    state.root.dataset.unit = String(data.unit ?? "");
+    return;
+  }
+  state.shape = shape;
   const blocks = [];
   for (const block of data.blocks ?? []) {
     if (block.caption) {

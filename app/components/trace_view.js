@@ -379,14 +379,18 @@ function render(state) {
 function drawCursor(state) {
   const { overlay, layout: L, header } = state;
   if (!L) return;
+  const t = Math.max(0, Math.min(header.steps - 1, state.step ?? 0));
+  if (state.cursor && state.cursor.t === t && state.cursor.layout === L) return; // already drawn
   const dpr = window.devicePixelRatio || 1;
   const ctx = overlay.getContext("2d");
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-  ctx.clearRect(0, 0, L.width, L.height);
-  const t = Math.max(0, Math.min(header.steps - 1, state.step ?? 0));
+  // only the old cursor's strip is cleared (the line and its label, at most 80 px either side)
+  if (state.cursor && state.cursor.layout === L) ctx.clearRect(state.cursor.x - 80, 0, 160, L.height);
+  else ctx.clearRect(0, 0, L.width, L.height);
   const first = L.boxes[0];
   const last = L.boxes[L.boxes.length - 1];
   const x = first.x + ((t + 0.5) / header.steps) * first.w;
+  state.cursor = { t, x, layout: L };
   ctx.strokeStyle = "#d62728";
   ctx.lineWidth = 2;
   ctx.beginPath();

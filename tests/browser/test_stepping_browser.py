@@ -71,6 +71,7 @@ def test_keys_buttons_slider_and_heatmap_clicks_mixed(page):
     shows(page, 79)
     keys(page, "End")
     shows(page, 99)
+    expect(page).to_have_url(re.compile(r"[?&]step=99(&|$)"))  # a copied link opens this step
     expect(page.get_by_role("button", name="Forward ▶", exact=True)).to_be_disabled()
     keys(page, "Home")
     shows(page, 0)

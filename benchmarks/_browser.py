@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.browser.harness import CHROMIUM, FLAGS, free_port, wait_healthy  # noqa: E402  (one place for the browser's flags)
+from tests.browser.harness import CHROMIUM, FLAGS, free_port, stop, wait_healthy  # noqa: E402  (one place for the browser's flags)
 
 
 class BenchError(RuntimeError):
@@ -75,12 +75,7 @@ def streamlit_server(name: str, workdir: Path, script: str = "app/streamlit_app.
         server.healthy_s = time.perf_counter() - t0
         yield server
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
+        stop(proc)
         with contextlib.suppress(OSError):
             log.unlink()
 

@@ -23,6 +23,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop(proc: subprocess.Popen) -> None:
+    """End a server: politely, then for sure."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
 def wait_healthy(proc: subprocess.Popen, url: str, t0: float, timeout: float, poll: float = 0.02) -> str | None:
     """Poll Streamlit's health endpoint (a real condition, bounded in time); None once it answers, else
     what went wrong ("exited with code N" or "was not healthy after N s")."""
@@ -60,11 +70,7 @@ def app_server(timeout: float = 60.0, env: dict | None = None):
                                if proc.poll() is not None else f"streamlit {problem}")
         yield url, time.perf_counter() - t0
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
 
 
 def launch(playwright):

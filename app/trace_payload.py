@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .colors import LINES, SCALES, beyond, full_limit
+from .colors import LINES, SCALES, beyond
 
 MAX_COLUMNS = 2000  # more columns than a projector has pixels across a panel
 
@@ -62,11 +62,6 @@ def downsample(values: np.ndarray, max_columns: int = MAX_COLUMNS) -> tuple[np.n
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(counts > 0, sums / np.maximum(counts, 1), np.nan)
     return means.astype(np.float32), w
-
-
-def symmetric_limit(values: np.ndarray) -> float:
-    """A symmetric colour range for signed values: the largest |value| (1 if there is none)."""
-    return full_limit(values)
 
 
 def panel_meta(p: Panel, rows: int, offset: int, w: int) -> dict:

@@ -29,7 +29,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from lstm_core.models import Checkpoint
+from lstm_core.checkpoint import Checkpoint
 
 SCALE = float(os.environ.get("LSTMLAB_CACHE_MB", "1024")) / 1024  # 1.0 = the budgets written below
 

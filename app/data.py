@@ -18,7 +18,7 @@ import numpy as np
 
 import lstm_core
 from lstm_core.analysis import memory_curve
-from lstm_core.models import Checkpoint
+from lstm_core.checkpoint import Checkpoint
 
 from . import figures, trace_payload
 from .cache import cached, frozen, key_of
@@ -29,7 +29,7 @@ SEQUENCES = ROOT / "assets" / "sequences"
 SEQUENCE_SUFFIXES = (".csv", ".tsv", ".npy", ".npz", ".json", ".txt")
 
 # (task, kind) -> path of the shipped checkpoint: the only model files the app opens by name.
-SHIPPED_MODELS = {(t, k): MODELS / f"{t}-{k}.npz" for t in lstm_core.TASKS for k in ("lstm", "gru", "rnn")
+SHIPPED_MODELS = {(t, k): MODELS / f"{t}-{k}.npz" for t in lstm_core.TASKS for k in lstm_core.CELLS
                   if (MODELS / f"{t}-{k}.npz").is_file()}
 # name -> path of each sample sequence file: the only sequence files the app opens by name.
 SAMPLE_FILES = {p.name: p for p in sorted(SEQUENCES.iterdir())
@@ -63,7 +63,7 @@ def as_variant(ck: Checkpoint, variant: str) -> Checkpoint:
     A peephole variant gets zero peepholes, so it starts out identical to the vanilla LSTM."""
     if variant == ck.variant:
         return ck
-    return dataclasses.replace(ck, network=ck.network.with_variant(variant), _model=None)
+    return dataclasses.replace(ck, network=ck.network.with_variant(variant))
 
 
 @dataclass(frozen=True)

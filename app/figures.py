@@ -10,28 +10,32 @@ import numpy as np
 import lstm_core
 
 from .colors import ColourRange, full_limit, plotly_scale, signed_range
-from .content import QUANTITIES
 from .trace_payload import Panel
 
 MODEL_COLOURS = {"LSTM h_t": "#0072b2", "LSTM C_t": "#56b4e9", "GRU h_t": "#009e73", "RNN h_t": "#d55e00"}
 
 
-def colour_range(key: str, values: np.ndarray) -> ColourRange:
-    """The colour range of a quantity over a trace, a colors.ColourRange that unpacks as `lo, hi`: the
-    quantity's fixed range ([0, 1] gates, [-1, 1] tanh'd states), or for the cell state and for states a
-    variant leaves unbounded a symmetric range that fits the typical unit (colors.signed_range)."""
-    q = QUANTITIES[key]
+def colour_range(q: lstm_core.Quantity, values: np.ndarray) -> ColourRange:
+    """The colour range of a quantity (its record in lstm_core.registry) over a trace, a colors.ColourRange
+    that unpacks as `lo, hi`: the quantity's fixed range ([0, 1] gates, [-1, 1] tanh'd states), or for the
+    cell state and for signed states a variant leaves unbounded (niaf, noaf, relu) a symmetric range that
+    fits the typical unit (colors.signed_range)."""
     if q.fixed:
         lo, hi = q.fixed
-        if key in ("g", "h", "n") and full_limit(values) > 1:  # niaf/noaf leave [-1, 1]
+        if lo < 0 and full_limit(values) > hi:
             return signed_range(values, q.symbol, floor=hi)
         return ColourRange(lo, hi)  # gates are sigmoids (or 1, or 1 - f): always inside [0, 1]
     return signed_range(values, q.symbol)
 
 
+def quantity(tr: lstm_core.Trace, key: str) -> lstm_core.Quantity:
+    """The record of a trace's quantity: its symbol, name, intuition, colour scale and units."""
+    return lstm_core.CELLS[tr.kind].quantity(key)
+
+
 def quantity_panel(tr: lstm_core.Trace, key: str, prefix: str = "", note: str | None = None) -> Panel:
-    q = QUANTITIES[key]
-    r = colour_range(key, tr[key])
+    q = quantity(tr, key)
+    r = colour_range(q, tr[key])
     return Panel(key=f"{prefix}{key}", title=f"{prefix.upper().replace('_', ' ')}{q.symbol}  {q.name}",
                  note=q.intuition if note is None else note, values=tr[key], scale=q.scale, vmin=r.vmin,
                  vmax=r.vmax, units=q.units, range_note=r.note, under=r.under, over=r.over, full_range=r.full)
@@ -71,9 +75,9 @@ def heatmap_figure(tr: lstm_core.Trace, key: str, step: int | None = None, max_c
 
     from .trace_payload import downsample
 
-    q = QUANTITIES[key]
+    q = quantity(tr, key)
     values, w = downsample(tr[key], max_columns)
-    r = colour_range(key, tr[key])
+    r = colour_range(q, tr[key])
     lo, hi = r
     x = np.arange(values.shape[0]) * w + (w - 1) / 2
     fig = go.Figure(go.Heatmap(
@@ -147,11 +151,9 @@ def input_csv(x: np.ndarray, feature_names: tuple) -> str:
 def diagram_ranges(tr: lstm_core.Trace) -> dict:
     """{quantity: (scale, lo, hi)} for the cell diagrams: the very ranges of the trace view's panels."""
     out = {}
-    for key in ("f", "i", "g", "o", "c", "h", "r", "z", "n"):
-        if key in tr:
-            lo, hi = colour_range(key, tr[key])
-            out[key] = (QUANTITIES[key].scale, lo, hi)
-    if "c" in out:
-        out["c_prev"] = out["c"]
-    out["h_prev"] = out["h"]
+    for q in lstm_core.CELLS[tr.kind].quantities:
+        lo, hi = colour_range(q, tr[q.key])
+        out[q.key] = (q.scale, lo, hi)
+    for state in lstm_core.CELLS[tr.kind].states:
+        out[f"{state}_prev"] = out[state]
     return out

@@ -11,9 +11,9 @@ from lstm_core.limits import MAX_EXPORT_ROWS
 from . import data, figures
 from . import state as S
 from .cache import key_of
-from .components import step_follower
 from .selection import Selection
 from .step_view import feature_label
+from .stepping import step_follower
 from .text import plain
 
 K = S.KEYS
@@ -79,8 +79,9 @@ def exports(sel: Selection) -> None:
     made when its button is clicked, from the shared cache (no session keeps a trace for its buttons),
     and a click does not rerun the page."""
     main_tr = data.trace(sel.main, sel.x)
-    name = sel.main.kind.upper()
-    stem = f"{sel.main.kind}-{sel.main.variant}" if sel.main.kind == "lstm" else sel.main.kind
+    cell = sel.main.network.cell
+    name = cell.label
+    stem = f"{cell.name}-{sel.main.variant}" if len(cell.variants) > 1 else cell.name
     with st.expander("Download: traces, input, models, figures"):
         c = st.columns(3)
         rows = main_tr.tidy_rows
@@ -111,19 +112,19 @@ def seed_notes() -> None:
     """The notes the product grew from: equations, variants, practical advice, the evaluation checklist."""
     import lstm_core
 
-    from .content import EVALUATION_CHECKLIST, LSTM_EQUATIONS, PRACTICAL_ADVICE, QUANTITIES, RNN_EQUATION
+    from .content import EVALUATION_CHECKLIST, PRACTICAL_ADVICE
 
+    lstm, rnn = lstm_core.CELLS["lstm"], lstm_core.CELLS["rnn"]
     with st.expander("The LSTM in one page: equations, what each gate does, variants, training advice"):
         c1, c2 = st.columns(2)
         with c1:
-            st.latex(figures.aligned([LSTM_EQUATIONS[k] for k in ("f", "i", "g", "c", "o", "h")]))
-            st.markdown("\n".join(f"- **{QUANTITIES[k].name}** (${QUANTITIES[k].latex}$): {QUANTITIES[k].intuition}"
-                                   for k in ("f", "i", "g", "c", "o", "h")))
+            st.latex(figures.aligned(list(lstm.latex)))
+            st.markdown("\n".join(f"- **{q.name}** (${q.latex}$): {q.intuition}" for q in lstm.quantities))
             st.caption("Vanilla RNN, for comparison:")
-            st.latex(RNN_EQUATION)
+            st.latex(figures.aligned(list(rnn.latex)))
         with c2:
             st.markdown("**Variants** (Greff et al. 2017; pick one in the sidebar)\n\n"
-                        + "\n".join(f"- `{v}`: {d}" for v, d in lstm_core.VARIANTS.items()))
+                        + "\n".join(f"- `{v.name}`: {v.description}" for v in lstm.variants.values()))
             st.markdown("**Practical advice** (what the training code does)\n\n"
                         + "\n".join(f"- {a}" for a in PRACTICAL_ADVICE))
             st.markdown("**Evaluation checklist** (what every training run reports)\n\n"

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 import lstm_core
-from lstm_core.models import Checkpoint
+from lstm_core.checkpoint import Checkpoint
 
 from . import data
 from . import state as S
@@ -117,7 +117,7 @@ def current() -> Selection:
         x, raw, names, marks = ex.x, ex.raw, ex.feature_names, ex.marks
         what, target = ex.description, ex.target
     variant = ss[S.KEYS.variant]
-    if main.kind == "lstm" and variant != main.variant:
+    if variant != main.variant and variant in main.network.cell.variants:
         main = data.as_variant(main, variant)
     rnn = _rnn_beside(main, (main.task or {}).get("name", task))
     return Selection(main, rnn, frozen(np.asarray(x, np.float32)), frozen(np.asarray(raw, np.float32)),

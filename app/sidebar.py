@@ -27,10 +27,10 @@ def draw(speeds: tuple) -> None:
                  help="Each task needs a different kind of memory; the shipped models were trained on it.")
     sb.radio("Model", list(MODEL_SOURCES), key=K.model_source, format_func=MODEL_SOURCES.get, horizontal=True,
              on_change=_reset_step)
-    sb.radio("Cell", ["lstm", "gru"], key=K.cell, format_func=str.upper, horizontal=True,
-             help="Beside it always runs a vanilla RNN on the same input.")
+    sb.radio("Cell", S.SCHEMA["cell"].choices, key=K.cell, format_func=lambda k: lstm_core.CELLS[k].label,
+             horizontal=True, help="Beside it always runs a vanilla RNN on the same input.")
     sb.selectbox("LSTM variant", list(lstm_core.VARIANTS), key=K.variant,
-                 disabled=st.session_state[K.cell] != "lstm",
+                 disabled=len(lstm_core.CELLS[st.session_state[K.cell]].variants) == 1,
                  format_func=lambda v: f"{v}: {lstm_core.VARIANTS[v]}",
                  help="Runs the same weights with the variant's equations: on a trained model this is an "
                       "ablation (what breaks without the forget gate?). Peepholes start at zero.")

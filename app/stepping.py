@@ -18,7 +18,9 @@ The protocol
   carry a stale "on" back after the server stopped at the end), and it needs one full run to start or
   stop the timer.
 
-What redraws
+Who draws what
+- The step bridge and the step follower are declared here (their JavaScript is in components/); the
+  trace view and the step view, which only draw, are in components/__init__.py.
 - The trace view (heatmaps) is drawn once per model and input; its cursor moves in the browser.
 - The stepping fragment (`stepper`) sends one element a step: the bridge, carrying the step's numbers,
   which the step view (a holder mounted by the full run) draws as equations and diagrams.
@@ -29,6 +31,7 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 import streamlit as st
 
@@ -36,7 +39,6 @@ import lstm_core
 
 from . import data, step_view
 from . import state as S
-from .components import step_bridge
 from .selection import Selection
 
 K = S.KEYS
@@ -63,6 +65,31 @@ def _request(request, field: str, kind):
 def _ack(seq: int) -> None:
     ss = st.session_state
     ss[S.SEEK_ACK] = max(int(ss[S.SEEK_ACK]), seq)
+
+
+# The two components that move the step (app/components/*.js; no build step).
+_COMPONENTS = Path(__file__).parent / "components"
+_step_bridge = st.components.v2.component(
+    "lstmlab_step_bridge", js=(_COMPONENTS / "step_bridge.js").read_text(),
+    css=(_COMPONENTS / "step_bridge.css").read_text(), isolate_styles=False)
+_step_follower = st.components.v2.component("lstmlab_step_follower",
+                                            js=(_COMPONENTS / "step_follower.js").read_text())
+
+
+def step_bridge(step: int, steps: int, playing: bool, ack: int, view: dict, key: str, on_seek, on_play) -> None:
+    """Tell the browser the current step, whether it plays, the last request applied and the step's
+    numbers (`view`, drawn by the step view); call on_seek({step, seq}) when the person moves the step,
+    on_play({playing, seq}) for Play / Pause. One element a step: the bridge carries the numbers too."""
+    _step_bridge(data={"step": int(step), "steps": int(steps), "playing": bool(playing), "ack": int(ack),
+                       "view": view}, key=key,
+                 on_seek_change=lambda: on_seek(st.session_state[key].get("seek")),
+                 on_play_change=lambda: on_play(st.session_state[key].get("play")))
+
+
+def step_follower(shown_step: int, key: str) -> None:
+    """In a slow fragment: rerun it once stepping pauses, if the current step has moved away from
+    `shown_step`."""
+    _step_follower(data={"step": int(shown_step)}, key=key, on_sync_change=lambda: None)
 
 
 def on_seek(request) -> None:
@@ -109,14 +136,14 @@ def view(sel: Selection, t: int, j: int) -> dict:
     rs = lstm_core.step_at(sel.rnn, data.trace(sel.rnn, sel.x), t)
     rj = min(j, sel.rnn.hidden_size - 1)
     x_text = step_view.x_label(s["x"], sel.feature_names)
-    kind = sel.main.kind
+    main, rnn = sel.main.network, sel.rnn.network
     return {
         "heading": f"The step in numbers: t = {t}", "t": t, "unit": j,
-        "blocks": [{"name": kind, "equations": step_view.equations(kind, s, j, sel.main.variant)},
-                   {"name": "rnn", "caption": f"The vanilla RNN beside it, unit {rj}:",
-                    "equations": step_view.equations("rnn", rs, rj)}],
-        "diagrams": [step_view.diagram(kind, s, j, t, data.ranges(sel.main, sel.x), x_text),
-                     step_view.diagram("rnn", rs, rj, t, data.ranges(sel.rnn, sel.x), x_text)],
+        "blocks": [{"name": main.kind, "equations": step_view.equations(main, s, j)},
+                   {"name": rnn.kind, "caption": f"The vanilla RNN beside it, unit {rj}:",
+                    "equations": step_view.equations(rnn, rs, rj)}],
+        "diagrams": [step_view.diagram(main.kind, s, j, t, data.ranges(sel.main, sel.x), x_text),
+                     step_view.diagram(rnn.kind, rs, rj, t, data.ranges(sel.rnn, sel.x), x_text)],
     }
 
 

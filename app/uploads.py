@@ -115,7 +115,7 @@ def draw_sequence_inputs(sb) -> None:
     elif source == "upload":
         sb.file_uploader("Sequence file", type=[e.lstrip(".") for e in FORMATS], key=K.sequence_upload,
                          on_change=on_sequence_upload,
-                         help=" · ".join(f"{e}: {d}" for e, d in FORMATS.items()) +
+                         help=" · ".join(f"{e}: {f.description}" for e, f in FORMATS.items()) +
                          f" · at most {MAX_UPLOAD_BYTES // 2**20} MB and {MAX_UPLOAD_STEPS:,} steps")
     if source in ("sample", "upload"):
         with sb.expander("Reading options"):

@@ -10,18 +10,21 @@ __version__ = "0.1.0"
 
 # public name -> the module that defines it
 _EXPORTS = {
-    "CELLS": "network", "NONLINEARITIES": "network", "Network": "network", "network_of": "network",
-    "GRU": "cells", "LSTM": "cells", "RNN": "cells", "SequenceModel": "cells", "from_torch": "cells",
-    "kind_of": "cells", "make_cell": "cells", "params_of": "cells",
+    "CELLS": "registry", "CellKind": "registry", "NONLINEARITIES": "registry", "Quantity": "registry",
+    "VARIANTS": "registry", "Variant": "registry", "cell_kind": "registry", "register": "registry",
+    "Network": "network", "network_of": "network",
+    "Checkpoint": "checkpoint", "Head": "checkpoint",
+    "checkpoint_of": "bridge", "from_torch": "bridge", "sequence_model": "bridge", "to_torch": "bridge",
+    "GRU": "cells", "LSTM": "cells", "RNN": "cells", "SequenceModel": "cells", "kind_of": "cells",
+    "make_cell": "cells", "params_of": "cells",
     "LabError": "errors",
     "METRICS": "metrics", "evaluate": "metrics",
-    "Checkpoint": "models", "Head": "models", "load_model": "models", "random_model": "models",
+    "load_model": "models", "model_bytes": "models", "random_model": "models", "save_model": "models",
     "from_state_dict": "torch_files",
     "NORMALISATIONS": "normalise", "Normalisation": "normalise", "fit_normalisation": "normalise",
-    "VARIANTS": "step", "Params": "step", "Step": "step", "gru_step": "step", "lstm_step": "step",
-    "rnn_step": "step",
+    "Params": "step", "Step": "step", "gru_step": "step", "lstm_step": "step", "rnn_step": "step",
     "TASKS": "tasks", "Task": "tasks", "TaskData": "tasks", "make_task": "tasks",
-    "QUANTITIES": "tracing", "Trace": "tracing", "step_at": "tracing", "trace": "tracing",
+    "Trace": "tracing", "step_at": "tracing", "trace": "tracing",
     "TASK_PRESETS": "training", "EpochReport": "training", "TrainConfig": "training",
     "TrainingResult": "training", "train": "training",
 }

@@ -1,23 +1,23 @@
-"""Recurrent cells with torch.nn's parameter layout, so a torch.nn.LSTM/GRU/RNN state_dict loads as is.
+"""The torch cells, with torch.nn's parameter layout, so a torch.nn.LSTM/GRU/RNN state_dict loads as is.
 
 `LSTM` is a `torch.nn.LSTM` that also knows the LSTM variants of Greff et al. (2017); the vanilla
 variant runs torch's fused kernel, the others the readable step in step.py (with autograd, so they
-train). `GRU` and `RNN` are torch's own classes. `SequenceModel` adds dropout and a readout head. The
-registry `CELLS` (network.py) is the one place a cell kind is named. This module is the torch side of
-the package; tracing needs only the numpy `Network` a module converts to.
+train). `GRU` and `RNN` are torch's own classes. `SequenceModel` adds dropout and a readout head. Each
+kind's torch class is named by its record in registry.py. Tracing needs only the numpy `Network` a
+module converts to (bridge.py).
 """
 
 from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
-from .errors import LabError, choose
-from .models import READOUTS
-from .network import CELLS, NONLINEARITIES, Network
-from .step import VARIANTS, Params, lstm_step
+from .checkpoint_meta import READOUTS
+from .errors import LabError
+from .registry import CELLS, cell_kind
+from .registry import LSTM as LSTM_KIND
+from .step import Params, lstm_step
 
 
 class LSTM(torch.nn.LSTM):
@@ -26,8 +26,8 @@ class LSTM(torch.nn.LSTM):
     def __init__(self, input_size: int, hidden_size: int, variant: str = "vanilla", batch_first: bool = True,
                  bias: bool = True):
         super().__init__(input_size, hidden_size, num_layers=1, bias=bias, batch_first=batch_first)
-        self.variant = choose("LSTM variant", variant, VARIANTS)
-        if variant == "peephole":
+        self.variant = LSTM_KIND.variant(variant).name
+        if LSTM_KIND.variants[variant].peephole:
             bound = 1.0 / math.sqrt(hidden_size)
             self.weight_peep_l0 = torch.nn.Parameter(torch.empty(3, hidden_size).uniform_(-bound, bound))
 
@@ -66,16 +66,21 @@ GRU = torch.nn.GRU
 RNN = torch.nn.RNN
 
 
+def _torch_class(kind) -> type:
+    """The torch class of a kind's record (ours for the LSTM, which knows the variants)."""
+    return LSTM if kind is LSTM_KIND else getattr(torch.nn, kind.torch_class)
+
+
 def kind_of(module: torch.nn.Module) -> str:
-    """'lstm', 'gru' or 'rnn' for a (subclass of) torch.nn.LSTM/GRU/RNN."""
-    for kind, cls in (("lstm", torch.nn.LSTM), ("gru", torch.nn.GRU), ("rnn", torch.nn.RNN)):
-        if isinstance(module, cls):
-            return kind
+    """The registry's name ('lstm', 'gru', 'rnn') for a (subclass of) torch.nn.LSTM/GRU/RNN."""
+    for kind in CELLS.values():
+        if kind.torch_class and isinstance(module, getattr(torch.nn, kind.torch_class)):
+            return kind.name
     raise LabError(f"expected a torch.nn.LSTM, GRU or RNN; got {type(module).__name__}")
 
 
 def variant_of(module: torch.nn.Module) -> str:
-    return getattr(module, "variant", "vanilla") if kind_of(module) == "lstm" else "vanilla"
+    return getattr(module, "variant", "vanilla")
 
 
 def nonlinearity_of(module: torch.nn.Module) -> str:
@@ -98,24 +103,26 @@ def params_of(module: torch.nn.Module) -> Params:
 def make_cell(kind: str, input_size: int, hidden_size: int, *, variant: str = "vanilla",
               nonlinearity: str = "tanh", seed: int = 0, batch_first: bool = True) -> torch.nn.Module:
     """A freshly initialised cell; the same seed always gives the same weights (torch's default init)."""
-    choose("cell", kind, CELLS)
+    cell = cell_kind(kind)
     for name, size in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(size, int) or size < 1:
             raise LabError(f"{name} must be a positive whole number; got {size!r}")
-    if kind != "lstm" and variant != "vanilla":
-        raise LabError(f"variant {variant!r} applies to LSTM cells only; a {kind.upper()} has none")
+    options = {}
+    if len(cell.variants) > 1:
+        options["variant"] = cell.variant(variant).name
+    else:
+        cell.variant(variant)  # a clear message for a variant of another kind
+    if len(cell.nonlinearities) > 1:
+        options["nonlinearity"] = cell.check_nonlinearity(nonlinearity)
+    if cell.torch_class is None:
+        raise LabError(f"a {cell.label} has no torch class, so it cannot be made in torch or trained")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        if kind == "lstm":
-            return LSTM(input_size, hidden_size, variant=variant, batch_first=batch_first)
-        if kind == "gru":
-            return GRU(input_size, hidden_size, batch_first=batch_first)
-        choose("RNN nonlinearity", nonlinearity, NONLINEARITIES)
-        return RNN(input_size, hidden_size, nonlinearity=nonlinearity, batch_first=batch_first)
+        return _torch_class(cell)(input_size, hidden_size, batch_first=batch_first, **options)
 
 
-def from_torch(module: torch.nn.Module) -> torch.nn.Module:
-    """Wrap a single-layer torch.nn.LSTM, GRU or RNN so `trace` runs on its weights (shared, not copied)."""
+def check_traceable(module: torch.nn.Module) -> torch.nn.Module:
+    """The module, if it is a single-layer, one-directional torch.nn.LSTM, GRU or RNN; else a LabError."""
     kind = kind_of(module)
     if module.num_layers != 1:
         raise LabError(f"only single-layer networks can be traced; this {kind.upper()} has "
@@ -133,7 +140,7 @@ def parse_random_spec(spec: str, input_size: int) -> torch.nn.Module:
     parts = spec.split(":")
     if len(parts) < 2 or parts[1] != "random":
         raise LabError(f"model spec {spec!r} must look like KIND:random:H=SIZE:seed=N, e.g. lstm:random:H=8:seed=0")
-    kind = choose("cell", parts[0], CELLS)
+    kind = cell_kind(parts[0]).name
     opts = {}
     for part in parts[2:]:
         key, eq, value = part.partition("=")
@@ -147,23 +154,6 @@ def parse_random_spec(spec: str, input_size: int) -> torch.nn.Module:
         raise LabError(f"model spec {spec!r}: H and seed must be whole numbers") from None
     return make_cell(kind, input_size, hidden, variant=opts.get("variant", "vanilla"),
                      nonlinearity=opts.get("nonlinearity", "tanh"), seed=seed)
-
-
-def network_from_module(module: torch.nn.Module) -> Network:
-    """A copy of a single-layer torch.nn.LSTM/GRU/RNN's weights as a numpy Network."""
-    m = from_torch(module)
-    p = params_of(m)
-    arrays = [None if a is None else a.detach().float().cpu().numpy().copy() for a in
-              (p.weight_ih, p.weight_hh, p.bias_ih, p.bias_hh, p.peephole)]
-    return Network(kind_of(m), Params(*arrays), variant_of(m), nonlinearity_of(m))
-
-
-def module_from_network(net: Network, batch_first: bool = True) -> torch.nn.Module:
-    """A torch cell holding a Network's weights (for training or torch's own forward)."""
-    cell = make_cell(net.kind, net.input_size, net.hidden_size, variant=net.variant, nonlinearity=net.nonlinearity,
-                     batch_first=batch_first)
-    cell.load_state_dict({k: torch.from_numpy(np.array(v)) for k, v in net.state_dict().items()})
-    return cell
 
 
 class SequenceModel(torch.nn.Module):

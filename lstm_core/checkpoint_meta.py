@@ -19,9 +19,8 @@ from collections.abc import Callable, Mapping
 
 from .errors import LabError
 from .limits import MAX_HISTORY, MAX_NAME, MAX_NAMES, MAX_STEPS, MAX_TEXT
-from .network import CELLS, NONLINEARITIES
 from .normalise import NORMALISATIONS, Normalisation
-from .step import VARIANTS
+from .registry import CELLS, NONLINEARITIES, VARIANTS
 from .tasks import TASKS, check_params
 
 FORMAT = "lstm-gate-lab checkpoint"

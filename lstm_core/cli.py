@@ -1,4 +1,5 @@
-"""Command line: `python -m lstm_core trace ...` and `python -m lstm_core train ...`.
+"""Command line: `python -m lstm_core trace ...` and `python -m lstm_core train ...`. The one place that prints:
+lstm_core's functions return results and report progress through callbacks, and this module formats them.
 
 Every failure a user can cause ends with one line on stderr and a non-zero exit, never a traceback.
 """
@@ -6,7 +7,9 @@ Every failure a user can cause ends with one line on stderr and a non-zero exit,
 from __future__ import annotations
 
 import argparse
+import json
 import logging
+import math
 import sys
 from pathlib import Path
 
@@ -17,9 +20,10 @@ EXIT_INTERNAL = 3  # a bug: say so, and how to see the traceback
 
 
 def _trace(args) -> int:
-    from .models import is_random_spec, load_model, random_model
-    from .readers import ReadOptions, read_sequences
-    from .tracing import trace
+    # Imports inside the commands are for start-up time: `--help` and a bad argument need neither torch nor numba.
+    from .models import is_random_spec, load_model, random_model  # lazily, for start-up time
+    from .readers import ReadOptions, read_sequences  # lazily, for start-up time (pandas)
+    from .tracing import trace  # lazily, for start-up time
 
     path = Path(args.input)
     if not path.is_file():
@@ -47,6 +51,87 @@ def _trace(args) -> int:
     return 0
 
 
+def add_train_arguments(sub) -> None:
+    from .registry import CELLS, NONLINEARITIES, VARIANTS  # lazily, for start-up time (as every import here)
+    from .tasks import TASKS  # lazily, for start-up time
+    from .training import NORMALISE_CHOICES, TASK_PRESETS, TrainConfig  # lazily, for start-up time (torch)
+
+    t = sub.add_parser("train", help="train a model on a toy task and save it as one checkpoint file",
+                       description="Train an LSTM (or a variant), GRU or RNN on a toy task, printing one line "
+                                   "per epoch; with --json the last line is a JSON summary.")
+    d = TrainConfig()
+    t.add_argument("--task", default=d.task, choices=list(TASKS))
+    t.add_argument("--length", type=int, default=None, help="sequence length T (default: the task's own)")
+    t.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
+                   help="a task parameter, e.g. --param delay=50 (repeatable)")
+    t.add_argument("--model", default=d.model, choices=list(CELLS))
+    t.add_argument("--variant", default=d.variant, choices=list(VARIANTS), help="LSTM variant")
+    t.add_argument("--nonlinearity", default=d.nonlinearity, choices=NONLINEARITIES, help="RNN only")
+    t.add_argument("--hidden", type=int, default=d.hidden_size, help="hidden units H")
+    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--max-seconds", type=float, default=d.max_seconds)
+    t.add_argument("--max-epochs", type=int, default=d.max_epochs)
+    t.add_argument("--batch-size", type=int, default=d.batch_size)
+    t.add_argument("--lr", type=float, default=d.lr)
+    t.add_argument("--n-train", type=int, default=d.n_train)
+    t.add_argument("--n-val", type=int, default=d.n_val)
+    t.add_argument("--patience", type=int, default=d.patience)
+    t.add_argument("--clip", type=float, default=d.clip)
+    t.add_argument("--dropout", type=float, default=d.dropout)
+    t.add_argument("--forget-bias", type=float, default=None,
+                   help=f"initial forget-gate bias of an LSTM (default {d.forget_bias}; delayed recall: "
+                        f"{TASK_PRESETS['copy']['forget_bias']})")
+    t.add_argument("--normalise", default=d.normalise, choices=NORMALISE_CHOICES)
+    t.add_argument("--out", help="where to save the checkpoint (.pt)")
+    t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    t.set_defaults(run=_train)
+
+
+def parse_params(items) -> dict:
+    out = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        if not eq:
+            raise LabError(f"--param {item!r} must look like NAME=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def _train(args) -> int:
+    from .models import save_model  # lazily, for start-up time
+    from .training import EpochReport, TrainConfig, train  # lazily, for start-up time (torch)
+
+    given = {} if args.forget_bias is None else {"forget_bias": args.forget_bias}
+    cfg = TrainConfig.for_task(args.task, length=args.length, task_params=parse_params(args.param),
+                               model=args.model, variant=args.variant, nonlinearity=args.nonlinearity,
+                               hidden_size=args.hidden, seed=args.seed, max_seconds=args.max_seconds,
+                               max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
+                               n_train=args.n_train, n_val=args.n_val, patience=args.patience, clip=args.clip,
+                               dropout=args.dropout, normalise=args.normalise, **given)
+
+    def show(r: EpochReport) -> None:
+        print(f"epoch {r.epoch:3d}  train loss {r.train_loss:.4f}  val loss {r.val_loss:.4f}  "
+              f"val {r.metric} {r.val_metric:.4f}{' *' if r.best else ''}  {r.seconds:5.1f}s", flush=True)
+
+    res = train(cfg, on_epoch=show)
+    if args.out:
+        save_model(res.checkpoint, args.out)
+    m = res.metrics
+    print(f"done: {res.stop_reason} after {m['epochs']} epochs, {m['seconds']:.1f}s; val {m['metric']} "
+          f"{m['val_metric']:.4f} (trivial baseline {m['baseline']:.4f})" + (f"; saved {args.out}" if args.out else ""))
+    if args.json:
+        summary = {"task": cfg.task, "model": cfg.model, "variant": cfg.variant, "hidden_size": cfg.hidden_size,
+                   "seed": cfg.seed, "val_loss": m["val_loss"], "val_metric": m["val_metric"],
+                   "metric": m["metric"], "baseline": m["baseline"], "seconds": round(m["seconds"], 3),
+                   "epochs": m["epochs"], "stop_reason": res.stop_reason, "out": args.out}
+        print(json.dumps(summary))
+    sys.stdout.flush()
+    return 0 if not math.isnan(m["val_loss"]) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lstm_core",
                                 description="Exact, traceable recurrent networks (LSTM and variants, GRU, RNN).")
@@ -71,8 +156,6 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--normalise", choices=("none", "zscore", "minmax"), default=None,
                    help="normalise features (default: a checkpoint's own normalisation, else none)")
     t.set_defaults(run=_trace)
-
-    from .training import add_train_arguments
 
     add_train_arguments(sub)
     return p

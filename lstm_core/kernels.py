@@ -15,8 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-from .loops import TANH_CLAMP as _CLAMP
-from .loops import VARIANT_CODES  # noqa: F401  (the codes both loops read)
+from .loop_codes import CIFG, NFG, NIAF, NIG, NOAF, NOG, PEEPHOLE, VARIANT_CODES  # noqa: F401  (VARIANT_CODES for tests)
+from .loop_codes import TANH_CLAMP as _CLAMP
 
 _JIT = {"cache": True, "nogil": True, "error_model": "numpy"}  # numpy's error model lets divisions vectorise
 
@@ -89,29 +89,29 @@ def lstm_loop(z, w_hh_t, peep, h0, c0, variant, s, c, h):  # pragma: no cover - 
         for t in range(T):
             zb, sb, cb, hb = z[b, t], s[b, t], c[b, t], h[b, t]
             _add_matvec(zb, w_hh_t, hp)  # z_t += h_{t-1} W_hh^T
-            if variant == 1:  # peephole: the input and forget gates see C_{t-1}
+            if variant == PEEPHOLE:  # peephole: the input and forget gates see C_{t-1}
                 for j in range(H):
                     zb[j] += peep[0, j] * cp[j]
                     zb[H + j] += peep[1, j] * cp[j]
             for j in range(H):  # forget gate
-                sb[H + j] = one if variant == 3 else fast_sigmoid(zb[H + j])
+                sb[H + j] = one if variant == NFG else fast_sigmoid(zb[H + j])
             for j in range(H):  # input gate
-                if variant == 2:
+                if variant == CIFG:
                     sb[j] = one - sb[H + j]
-                elif variant == 4:
+                elif variant == NIG:
                     sb[j] = one
                 else:
                     sb[j] = fast_sigmoid(zb[j])
             for j in range(H):  # candidate
-                sb[2 * H + j] = zb[2 * H + j] if variant == 6 else fast_tanh(zb[2 * H + j])
+                sb[2 * H + j] = zb[2 * H + j] if variant == NIAF else fast_tanh(zb[2 * H + j])
             for j in range(H):  # cell update
                 cb[j] = sb[H + j] * cp[j] + sb[j] * sb[2 * H + j]
-            if variant == 1:  # peephole: the output gate sees C_t
+            if variant == PEEPHOLE:  # peephole: the output gate sees C_t
                 for j in range(H):
                     zb[3 * H + j] += peep[2, j] * cb[j]
             for j in range(H):  # output gate and hidden state
-                sb[3 * H + j] = one if variant == 5 else fast_sigmoid(zb[3 * H + j])
-                hb[j] = sb[3 * H + j] * (cb[j] if variant == 7 else fast_tanh(cb[j]))
+                sb[3 * H + j] = one if variant == NOG else fast_sigmoid(zb[3 * H + j])
+                hb[j] = sb[3 * H + j] * (cb[j] if variant == NOAF else fast_tanh(cb[j]))
             hp, cp = hb, cb
 
 

@@ -1,4 +1,5 @@
-"""Which loop a trace runs, and the numpy twins of the compiled loops (kernels.py).
+"""Each kind's whole-sequence run (registry.py names them), which loop it runs, and the numpy twins of the
+compiled loops (kernels.py).
 
 Compiling the loops takes a few seconds once after an install (then numba's disk cache has them), and
 importing numba alone takes 0.2 s: the first screen need not wait for either. Each twin does the compiled
@@ -10,13 +11,12 @@ imports and prepares the compiled loop. This module never imports numba itself.
 
 from __future__ import annotations
 
+import os
 import threading
 
 import numpy as np
 
-# Variant codes for both loops (the names and meanings live in step.VARIANTS).
-VARIANT_CODES = {"vanilla": 0, "peephole": 1, "cifg": 2, "nfg": 3, "nig": 4, "nog": 5, "niaf": 6, "noaf": 7}
-TANH_CLAMP = np.float32(7.99881172180175781)  # beyond this the float32 tanh is +-1 to within rounding
+from .loop_codes import CIFG, NFG, NIAF, NIG, NOAF, NOG, PEEPHOLE, TANH_CLAMP, VARIANT_CODES
 
 
 def np_tanh(x: np.ndarray) -> np.ndarray:
@@ -64,22 +64,22 @@ def lstm_loop_numpy(z, w_hh_t, peep, h0, c0, variant, s, c, h):
     for t in range(T):
         zb, sb = z[:, t], s[:, t]
         _np_add_matvec(zb, w_hh_t, hp)
-        if variant == 1:
+        if variant == PEEPHOLE:
             zb[:, :H] += peep[0] * cp
             zb[:, H : 2 * H] += peep[1] * cp
-        sb[:, H : 2 * H] = one if variant == 3 else np_sigmoid(zb[:, H : 2 * H])
-        if variant == 2:
+        sb[:, H : 2 * H] = one if variant == NFG else np_sigmoid(zb[:, H : 2 * H])
+        if variant == CIFG:
             sb[:, :H] = one - sb[:, H : 2 * H]
-        elif variant == 4:
+        elif variant == NIG:
             sb[:, :H] = one
         else:
             sb[:, :H] = np_sigmoid(zb[:, :H])
-        sb[:, 2 * H : 3 * H] = zb[:, 2 * H : 3 * H] if variant == 6 else np_tanh(zb[:, 2 * H : 3 * H])
+        sb[:, 2 * H : 3 * H] = zb[:, 2 * H : 3 * H] if variant == NIAF else np_tanh(zb[:, 2 * H : 3 * H])
         c[:, t] = sb[:, H : 2 * H] * cp + sb[:, :H] * sb[:, 2 * H : 3 * H]
-        if variant == 1:
+        if variant == PEEPHOLE:
             zb[:, 3 * H :] += peep[2] * c[:, t]
-        sb[:, 3 * H :] = one if variant == 5 else np_sigmoid(zb[:, 3 * H :])
-        h[:, t] = sb[:, 3 * H :] * (c[:, t] if variant == 7 else np_tanh(c[:, t]))
+        sb[:, 3 * H :] = one if variant == NOG else np_sigmoid(zb[:, 3 * H :])
+        h[:, t] = sb[:, 3 * H :] * (c[:, t] if variant == NOAF else np_tanh(c[:, t]))
         hp, cp = h[:, t], c[:, t]
 
 
@@ -111,6 +111,107 @@ def rnn_loop_numpy(z, w_hh_t, h0, relu, h):
         hp = h[:, t]
 
 
+# The whole-sequence runs: registry.py names them as each kind's loop. Each takes a Network (duck-typed:
+# .params, .hidden_size, .variant, .nonlinearity) and x (B, T, F) float32, and returns every buffer it
+# filled, (B, T, .) each: the quantities and the pre-activations.
+
+def _empty(*shape) -> np.ndarray:
+    """An uninitialised float32 array; numpy asks Linux for huge pages on large arrays, so a 10,000-step
+    trace takes a few dozen page faults instead of ~12,000."""
+    return np.empty(shape, np.float32)
+
+
+def _input_projection(net, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
+    """x_t W_ih^T + bias for every step at once: (B, T, F) -> (B, T, G*H), one matrix product."""
+    B, T, F = x.shape
+    out = _empty(B, T, net.params.weight_ih.shape[0])
+    np.matmul(x.reshape(-1, F), net.params.weight_ih.T, out=out.reshape(B * T, -1))
+    out += bias
+    return out
+
+
+def _recurrent_t(net) -> np.ndarray:
+    return np.ascontiguousarray(net.params.weight_hh.T)  # W_hh^T (H, G*H)
+
+
+def run_lstm(net, x: np.ndarray) -> dict:
+    """All LSTM variants: the input projections in one product, then the compiled loop over time,
+    the batch split between threads (sequences are independent)."""
+    B, T, _ = x.shape
+    H = net.hidden_size
+    p = net.params
+    z = _input_projection(net, x, p.bias_ih + p.bias_hh)
+    peep = np.zeros((3, H), np.float32) if p.peephole is None else np.ascontiguousarray(p.peephole)
+    s, c, h = np.empty_like(z), _empty(B, T, H), _empty(B, T, H)
+    zeros = np.zeros((B, H), np.float32)
+    code = VARIANT_CODES[net.variant]
+    w = _recurrent_t(net)
+
+    run_loop = loop("lstm", B * T * H)
+
+    def run(b0, b1):
+        run_loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
+
+    _split(B, run)
+    bufs = {"h": h, "c": c}
+    for k, name in enumerate("ifgo"):  # torch's gate order
+        bufs[name] = s[..., k * H : (k + 1) * H]
+        bufs["pre_" + name] = z[..., k * H : (k + 1) * H]
+    return bufs
+
+
+_POOL: list = []
+
+
+def _split(B: int, run) -> None:
+    """run(b0, b1) over the batch, in as many contiguous parts as there are cores (the compiled loops
+    release the GIL); one part runs in the calling thread."""
+    parts = min(B, max(1, os.cpu_count() or 1))
+    if parts == 1:
+        run(0, B)
+        return
+    if not _POOL:
+        from concurrent.futures import ThreadPoolExecutor
+
+        _POOL.append(ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="lstm_core-trace"))
+    edges = np.linspace(0, B, parts + 1).astype(int)
+    futures = [_POOL[0].submit(run, edges[k], edges[k + 1]) for k in range(1, parts)]
+    run(edges[0], edges[1])
+    for f in futures:
+        f.result()
+
+
+def run_gru(net, x: np.ndarray) -> dict:
+    B, T, _ = x.shape
+    H = net.hidden_size
+    gi = _input_projection(net, x, net.params.bias_ih)
+    pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H)
+    zeros = np.zeros((B, H), np.float32)
+    w, bh = _recurrent_t(net), np.ascontiguousarray(net.params.bias_hh)
+    run_loop = loop("gru", B * T * H)
+    _split(B, lambda b0, b1: run_loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
+    bufs = {"h": h}
+    for k, name in enumerate("rzn"):
+        bufs[name] = gates[..., k * H : (k + 1) * H]
+        bufs["pre_" + name] = pre[..., k * H : (k + 1) * H]
+    return bufs
+
+
+def run_rnn(net, x: np.ndarray) -> dict:
+    B, T, _ = x.shape
+    H = net.hidden_size
+    z = _input_projection(net, x, net.params.bias_ih + net.params.bias_hh)
+    h = _empty(B, T, H)
+    zeros = np.zeros((B, H), np.float32)
+    w, relu = _recurrent_t(net), net.nonlinearity == "relu"
+    run_loop = loop("rnn", B * T * H)
+    _split(B, lambda b0, b1: run_loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
+    return {"h": h, "pre_h": z}
+
+
+
+
+
 TWINS = {"lstm": lstm_loop_numpy, "gru": gru_loop_numpy, "rnn": rnn_loop_numpy}
 SMALL_WORK = 200_000  # B·T·H up to which the numpy twin is quicker than waiting for a compile
 _ready: dict = {}  # kind -> the compiled loop, once a warm-up has prepared it in this process
@@ -119,13 +220,13 @@ _warming_lock = threading.Lock()
 
 
 def _compiled(kind: str):
-    from . import kernels  # lazily (numba); an import running in another thread is waited for, not seen half-done
+    from . import kernels  # lazily, for start-up time (numba); an import under way in another thread is waited for
 
     return {"lstm": kernels.lstm_loop, "gru": kernels.gru_loop, "rnn": kernels.rnn_loop}[kind]
 
 
 def _warm(kind: str) -> None:
-    from . import kernels
+    from . import kernels  # lazily, for start-up time (numba)
 
     kernels.warm(kind)
     _ready[kind] = _compiled(kind)

@@ -3,7 +3,9 @@
 These functions are the readable definition of every cell in the project. They work on numpy arrays
 (the equation panel, the reference in tests) and on torch tensors (training the LSTM variants, which
 have no fused kernel), with any leading batch shape: x_t (..., F), h_prev and c_prev (..., H).
-The fast whole-sequence path lives in trace.py and is tested against these.
+The fast whole-sequence path lives in loops.py (and kernels.py) and is tested against these. Each
+step function has a twin below that writes the same equations as text with one unit's numbers: the
+equation panel of the app. registry.py gathers each kind's pieces into one record.
 """
 
 from __future__ import annotations
@@ -12,57 +14,31 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .errors import choose
 
-# The LSTM variants of Greff et al. (2017), "LSTM: A Search Space Odyssey", by name.
-VARIANTS = {
-    "vanilla": "standard LSTM, as torch.nn.LSTM",
-    "peephole": "gates also see the cell state through diagonal peephole weights p_i, p_f, p_o",
-    "cifg": "coupled input and forget gate: i_t = 1 - f_t",
-    "nfg": "no forget gate: f_t = 1 (the cell only accumulates)",
-    "nig": "no input gate: i_t = 1 (every candidate is written)",
-    "nog": "no output gate: o_t = 1 (the whole cell is revealed)",
-    "niaf": "no input activation function: the candidate is not squashed by tanh",
-    "noaf": "no output activation function: h_t = o_t * C_t, without tanh",
-}
-
-
-def _torch_of(a):
-    """The torch module if `a` is a torch tensor, else None.
-
-    A numpy array never touches torch (its type is checked first), so tracing needs no torch. A tensor
-    gets torch by a real import, never from sys.modules: while another thread imports torch for the first
-    time, sys.modules holds a half-initialised module (no `Tensor` yet), and `import` waits for it."""
-    if isinstance(a, np.ndarray | np.generic):
-        return None
-    if not any(c.__name__ == "Tensor" and c.__module__ == "torch" for c in type(a).__mro__):
-        return None  # a Python number or a non-torch array
-    import torch  # already loaded: whoever made the tensor imported it
-
-    return torch
+def _is_numpy(a) -> bool:
+    """numpy arrays and scalars take numpy's functions; anything else (a torch tensor, which training's
+    LSTM variants pass) its own methods, so this module never needs torch itself."""
+    return isinstance(a, np.ndarray | np.generic | float | int)
 
 
 def sigmoid(z):
-    """Logistic sigmoid, stable for large |z| in numpy, torch's own for tensors."""
-    torch = _torch_of(z)
-    if torch is not None:
-        return torch.sigmoid(z)
+    """Logistic sigmoid, stable for large |z| in numpy; a tensor's own .sigmoid()."""
+    if not _is_numpy(z):
+        return z.sigmoid()
+    z = np.asarray(z)
     return np.exp(-np.logaddexp(np.zeros((), dtype=z.dtype), -z)).astype(z.dtype, copy=False)
 
 
 def tanh(z):
-    torch = _torch_of(z)
-    return torch.tanh(z) if torch is not None else np.tanh(z)
+    return np.tanh(z) if _is_numpy(z) else z.tanh()
 
 
 def relu(z):
-    torch = _torch_of(z)
-    return torch.relu(z) if torch is not None else np.maximum(z, 0)
+    return np.maximum(z, 0) if _is_numpy(z) else z.relu()
 
 
 def ones_like(z):
-    torch = _torch_of(z)
-    return torch.ones_like(z) if torch is not None else np.ones_like(z)
+    return np.ones_like(z) if _is_numpy(z) else z.new_ones(z.shape)
 
 
 def split(w, n: int) -> tuple:
@@ -107,8 +83,9 @@ class Step:
 
 
 def lstm_step(p: Params, x_t, h_prev, c_prev, variant: str = "vanilla") -> Step:
-    """One LSTM step, in the seed's order: forget, input, candidate, cell update, output, hidden."""
-    choose("LSTM variant", variant, VARIANTS)
+    """One LSTM step, in the seed's order: forget, input, candidate, cell update, output, hidden.
+
+    `variant` is a name of registry.LSTM's variants (a Network or cell checks it when it is made)."""
     W_i, W_f, W_g, W_o = split(p.weight_ih, 4)  # each (H, F)
     U_i, U_f, U_g, U_o = split(p.weight_hh, 4)  # each (H, H)
     b_i, b_f, b_g, b_o = split(p.bias_ih + p.bias_hh, 4)  # each (H,)
@@ -140,7 +117,7 @@ def lstm_step(p: Params, x_t, h_prev, c_prev, variant: str = "vanilla") -> Step:
     v["h"] = v["o"] * (v["c"] if variant == "noaf" else tanh(v["c"]))
 
     for gone, name in (("nfg", "f"), ("cifg", "i"), ("nig", "i"), ("nog", "o")):
-        if variant == gone:  # a removed or derived gate has no pre-activation of its own
+        if variant == gone:  # a removed or derived gate has no pre-activation of its own (registry: `fixes`)
             del v["pre_" + name]
     return Step(v)
 
@@ -164,8 +141,76 @@ def gru_step(p: Params, x_t, h_prev) -> Step:
 
 def rnn_step(p: Params, x_t, h_prev, nonlinearity: str = "tanh") -> Step:
     """One vanilla RNN step: h_t = tanh(W [h_{t-1}, x_t] + b) (or relu)."""
-    act = {"tanh": tanh, "relu": relu}[choose("RNN nonlinearity", nonlinearity, ("tanh", "relu"))]
+    act = relu if nonlinearity == "relu" else tanh
     v = {"pre_h": x_t @ p.weight_ih.T + p.bias_ih + h_prev @ p.weight_hh.T + p.bias_hh}
     v["h"] = act(v["pre_h"])
     return Step(v)
 
+
+
+# The same equations as text, with one unit's numbers: v maps each name of a Step (and 'x', 'h_prev',
+# 'c_prev') to that unit's float. In the text `_{...}` marks a subscript; the app draws it as one. Each
+# equation is {"eq": the seed's equation, "num": [its lines with this step's numbers]}; the last number
+# of the last line is the quantity's value.
+_PRE = "W_{%s}·[h_{t−1}, x_{t}] + b_{%s}"
+
+
+def _n(v: float) -> str:
+    return f"{v:.3f}".replace("-", "−")
+
+
+def _p(v: float) -> str:
+    """A factor: negatives in parentheses."""
+    return f"({_n(v)})" if v < 0 else _n(v)
+
+
+def lstm_equations(v: dict, variant: str = "vanilla", nonlinearity: str = "tanh") -> list[dict]:
+    """The seed's six LSTM equations with one unit's numbers, as `variant` runs them."""
+    peep = variant == "peephole"
+    symbol = {"f": "f_{t}", "i": "i_{t}", "o": "o_{t}"}
+
+    def gate(key: str, sees: str) -> dict:
+        extra = f" + p_{{{key}}} ⊙ {sees}" if peep else ""
+        return {"eq": f"{symbol[key]} = σ({_PRE % (key, key)}{extra})",
+                "num": [f"= σ({_n(v['pre_' + key])}) = {_n(v[key])}"]}
+
+    eqs = []
+    eqs.append({"eq": "f_{t} = 1   (no forget gate)", "num": []} if variant == "nfg" else gate("f", "C_{t−1}"))
+    if variant == "cifg":
+        eqs.append({"eq": "i_{t} = 1 − f_{t}", "num": [f"= 1 − {_n(v['f'])} = {_n(v['i'])}"]})
+    elif variant == "nig":
+        eqs.append({"eq": "i_{t} = 1   (no input gate)", "num": []})
+    else:
+        eqs.append(gate("i", "C_{t−1}"))
+    if variant == "niaf":
+        eqs.append({"eq": f"C̃_{{t}} = {_PRE % ('c', 'c')}   (no tanh)", "num": [f"= {_n(v['g'])}"]})
+    else:
+        eqs.append({"eq": f"C̃_{{t}} = tanh({_PRE % ('c', 'c')})", "num": [f"= tanh({_n(v['pre_g'])}) = {_n(v['g'])}"]})
+    eqs.append({"eq": "C_{t} = f_{t} ⊙ C_{t−1} + i_{t} ⊙ C̃_{t}",
+                "num": [f"= {_n(v['f'])} × {_p(v['c_prev'])} + {_n(v['i'])} × {_p(v['g'])}", f"= {_n(v['c'])}"]})
+    eqs.append({"eq": "o_{t} = 1   (no output gate)", "num": []} if variant == "nog" else gate("o", "C_{t}"))
+    if variant == "noaf":
+        eqs.append({"eq": "h_{t} = o_{t} ⊙ C_{t}", "num": [f"= {_n(v['o'])} × {_p(v['c'])} = {_n(v['h'])}"]})
+    else:
+        eqs.append({"eq": "h_{t} = o_{t} ⊙ tanh(C_{t})",
+                    "num": [f"= {_n(v['o'])} × tanh({_n(v['c'])}) = {_n(v['h'])}"]})
+    return eqs
+
+
+def gru_equations(v: dict, variant: str = "vanilla", nonlinearity: str = "tanh") -> list[dict]:
+    """torch.nn.GRU's four equations with one unit's numbers."""
+    return [
+        {"eq": "r_{t} = σ(W_{r} x_{t} + U_{r} h_{t−1} + b_{r})", "num": [f"= σ({_n(v['pre_r'])}) = {_n(v['r'])}"]},
+        {"eq": "z_{t} = σ(W_{z} x_{t} + U_{z} h_{t−1} + b_{z})", "num": [f"= σ({_n(v['pre_z'])}) = {_n(v['z'])}"]},
+        {"eq": "n_{t} = tanh(W_{n} x_{t} + b_{in} + r_{t} ⊙ (U_{n} h_{t−1} + b_{hn}))",
+         "num": [f"= tanh({_n(v['pre_n'])}) = {_n(v['n'])}"]},
+        {"eq": "h_{t} = (1 − z_{t}) ⊙ n_{t} + z_{t} ⊙ h_{t−1}",
+         "num": [f"= {_n(1 - v['z'])} × {_p(v['n'])} + {_n(v['z'])} × {_p(v['h_prev'])}", f"= {_n(v['h'])}"]},
+    ]
+
+
+def rnn_equations(v: dict, variant: str = "vanilla", nonlinearity: str = "tanh") -> list[dict]:
+    """The vanilla RNN's one equation with one unit's numbers."""
+    act = "relu" if nonlinearity == "relu" else "tanh"
+    return [{"eq": f"h_{{t}} = {act}(W·[h_{{t−1}}, x_{{t}}] + b)",
+             "num": [f"= {act}({_n(v['pre_h'])}) = {_n(v['h'])}"]}]

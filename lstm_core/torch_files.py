@@ -14,12 +14,13 @@ import warnings
 import zipfile
 from collections.abc import Mapping
 
-import numpy as np
 import torch
 
+from .bridge import checkpoint_of, tensor
 from .cells import SequenceModel, kind_of, make_cell
+from .checkpoint import FORMAT, Checkpoint, checkpoint_from_meta
 from .errors import LabError
-from .models import FORMAT, Checkpoint, checkpoint_from_meta
+from .registry import CELLS
 
 # Layer classes a whole pickled module may contain; nothing else is constructed on load.
 _SAFE_MODULES = [torch.nn.LSTM, torch.nn.GRU, torch.nn.RNN, torch.nn.Linear, torch.nn.Dropout,
@@ -41,10 +42,10 @@ def load_torch_file(raw: bytes, name: str) -> Checkpoint:
 
 def save_torch_file(ck: Checkpoint, path_or_file) -> None:
     """The checkpoint as one torch file: its metadata plus a state_dict of tensors (weights_only-safe)."""
-    sd = {f"cell.{k}": torch.from_numpy(np.array(v)) for k, v in ck.network.state_dict().items()}
+    sd = {f"cell.{k}": tensor(v) for k, v in ck.network.state_dict().items()}
     if ck.head is not None:
-        sd["head.weight"] = torch.from_numpy(np.array(ck.head.weight))
-        sd["head.bias"] = torch.from_numpy(np.array(ck.head.bias))
+        sd["head.weight"] = tensor(ck.head.weight)
+        sd["head.bias"] = tensor(ck.head.bias)
     torch.save({**ck.meta(), "state_dict": sd}, path_or_file)
 
 
@@ -101,13 +102,14 @@ def from_state_dict(sd: Mapping, name: str = "state_dict", nonlinearity: str | N
                        f"{tuple(w_ih.shape)} and {tuple(w_hh.shape)}")
     H, F = w_hh.shape[1], w_ih.shape[1]
     gates = w_ih.shape[0] // max(H, 1)
-    kind = {4: "lstm", 3: "gru", 1: "rnn"}.get(gates) if w_ih.shape[0] == gates * H else None
+    by_blocks = {len(k.blocks): k.name for k in CELLS.values() if k.torch_class}  # LSTM 4, GRU 3, RNN 1
+    kind = by_blocks.get(gates) if w_ih.shape[0] == gates * H else None
     if kind is None or w_hh.shape != (w_ih.shape[0], H):
         raise LabError(f"{name}: weight shapes {tuple(w_ih.shape)} and {tuple(w_hh.shape)} fit no LSTM (4H), "
                        "GRU (3H) or RNN (H) layer")
     variant = "peephole" if f"{pre}weight_peep_l0" in tensors else "vanilla"
-    notes = [f"found a {kind.upper()} layer '{pre or '<top>'}' with {F} input(s) and {H} units"]
-    if kind == "rnn" and nonlinearity is None:
+    notes = [f"found a {CELLS[kind].label} layer '{pre or '<top>'}' with {F} input(s) and {H} units"]
+    if len(CELLS[kind].nonlinearities) > 1 and nonlinearity is None:
         notes.append("a state_dict does not say whether an RNN uses tanh or relu: assumed tanh")
     cell = make_cell(kind, F, H, variant=variant, nonlinearity=nonlinearity or "tanh")
     own = {k[len(pre):]: v.float() for k, v in tensors.items() if k.startswith(pre) and k[len(pre):] in
@@ -125,7 +127,7 @@ def from_state_dict(sd: Mapping, name: str = "state_dict", nonlinearity: str | N
             model.head.weight.copy_(w.float())
             model.head.bias.copy_(b.float() if b is not None else torch.zeros(w.shape[0]))
         notes.append(f"kept the readout head '{key}' ({w.shape[0]} output(s)), applied at every step")
-    return Checkpoint.from_model(model, notes=tuple(notes), source=name)
+    return checkpoint_of(model, notes=tuple(notes), source=name)
 
 
 def _load_strict(cell, sd, name):

@@ -1,11 +1,11 @@
 """Run a recurrent network over a sequence once and record every gate at every step.
 
-Every cell runs one compiled loop over time (kernels.py; loops.py picks it, or its numpy twin on a
-fresh install) that computes and keeps every gate and state as it goes; the input projections
-x_t W_ih^T for all t come first, in one matrix product. At B = 1 this
-is as fast as torch's fused forward, which keeps nothing but h (benchmarks/trace_speed.py). Sequences
-of a batch are independent and are split between threads. Nothing here needs torch: models become a
-numpy `Network` first (network.py).
+Every cell runs its kind's loop over time (registry.py names it; loops.py runs the compiled loop of
+kernels.py, or its numpy twin on a fresh install), which computes and keeps every gate and state as it
+goes; the input projections x_t W_ih^T for all t come first, in one matrix product. At B = 1 this is as
+fast as torch's fused forward, which keeps nothing but h (benchmarks/trace_speed.py). Sequences of a
+batch are independent and are split between threads. Nothing here needs torch: models are numpy
+`Network`s (network.py; bridge.from_torch converts a torch layer).
 
 Steps past a sequence's length (see `lengths`) hold NaN in every quantity; `Trace.mask` says which
 steps are real. Final states are taken at each sequence's own last step, as pack_padded_sequence does.
@@ -15,25 +15,17 @@ from __future__ import annotations
 
 import io
 import json
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import loops
-from ._table import csv_field, csv_numbers, csv_rows
+from .csv_text import csv_field, csv_numbers, csv_rows
 from .errors import LabError
 from .limits import MAX_EXPORT_ROWS
-from .network import CELLS, Network, network_of
-from .step import Step, gru_step, lstm_step, rnn_step
-
-# The quantities each kind records, in the order the seed introduces them.
-QUANTITIES = {
-    "lstm": ("f", "i", "g", "c", "o", "h"),
-    "gru": ("r", "z", "n", "h"),
-    "rnn": ("h",),
-}
+from .network import network_of
+from .registry import CELLS
+from .step import Step
 
 
 @dataclass(frozen=True, eq=False)
@@ -77,7 +69,7 @@ class Trace(Mapping):
     @property
     def quantities(self) -> tuple:
         """The gate and state names (no pre-activations), in the seed's order."""
-        return QUANTITIES[self.kind]
+        return CELLS[self.kind].keys
 
     @property
     def mask(self) -> np.ndarray:
@@ -89,7 +81,7 @@ class Trace(Mapping):
 
     def to_frame(self, names=None):
         """A tidy pandas frame: one row per ([sequence,] step, unit, quantity) with its value."""
-        import pandas as pd
+        import pandas as pd  # lazily, for start-up time: only a tidy frame needs it
 
         names = list(self.arrays) if names is None else list(names)
         a = np.stack([np.asarray(self[n]) if self.batched else self[n][None] for n in names])  # (Q, B, T, H)
@@ -227,7 +219,8 @@ def trace(model, x, lengths=None) -> Trace:
     x3 = np.ascontiguousarray(xa if batched else xa[None])  # (B, T, F)
     B, T, _ = x3.shape
     ln = _as_lengths(lengths, B, T)
-    bufs = _RUN[kind](net, x3)  # each (B, T, .)
+    cell = CELLS[kind]
+    bufs = cell.recorded(cell.run(net, x3), net.variant)  # each (B, T, .)
     last = (ln - 1) if ln is not None else np.full(B, T - 1)
     h_n = bufs["h"][np.arange(B), last].copy()
     c_n = bufs["c"][np.arange(B), last].copy() if "c" in bufs else None
@@ -241,130 +234,24 @@ def trace(model, x, lengths=None) -> Trace:
         a.flags.writeable = False
         return a
 
-    arrays = {n: shape(bufs[n]) for n in QUANTITIES[kind]}
-    arrays.update({k: shape(v) for k, v in bufs.items() if k.startswith("pre_")})
+    arrays = {k: shape(v) for k, v in bufs.items()}
     if not batched:
         h_n, c_n = h_n[0], None if c_n is None else c_n[0]
     return Trace(kind, net.variant, arrays, xa, ln, h_n, c_n, net.nonlinearity)
 
 
-def _empty(*shape) -> np.ndarray:
-    """An uninitialised float32 array; numpy asks Linux for huge pages on large arrays, so a 10,000-step
-    trace takes a few dozen page faults instead of ~12,000."""
-    return np.empty(shape, np.float32)
-
-
-def _input_projection(net: Network, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
-    """x_t W_ih^T + bias for every step at once: (B, T, F) -> (B, T, G*H), one matrix product."""
-    B, T, F = x.shape
-    out = _empty(B, T, net.params.weight_ih.shape[0])
-    np.matmul(x.reshape(-1, F), net.params.weight_ih.T, out=out.reshape(B * T, -1))
-    out += bias
-    return out
-
-
-def _recurrent_t(net: Network) -> np.ndarray:
-    return np.ascontiguousarray(net.params.weight_hh.T)  # W_hh^T (H, G*H)
-
-
-def _lstm(net: Network, x: np.ndarray) -> dict:
-    """All LSTM variants: the input projections in one product, then the compiled loop over time,
-    the batch split between threads (sequences are independent)."""
-    B, T, _ = x.shape
-    H = net.hidden_size
-    p = net.params
-    z = _input_projection(net, x, p.bias_ih + p.bias_hh)
-    peep = np.zeros((3, H), np.float32) if p.peephole is None else np.ascontiguousarray(p.peephole)
-    s, c, h = np.empty_like(z), _empty(B, T, H), _empty(B, T, H)
-    zeros = np.zeros((B, H), np.float32)
-    code = loops.VARIANT_CODES[net.variant]
-    w = _recurrent_t(net)
-
-    loop = loops.loop("lstm", B * T * H)
-
-    def run(b0, b1):
-        loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
-
-    _split(B, run)
-    bufs = {"h": h, "c": c}
-    removed = {"nfg": "f", "cifg": "i", "nig": "i", "nog": "o"}.get(net.variant)
-    for k, name in enumerate("ifgo"):
-        bufs[name] = s[..., k * H : (k + 1) * H]
-    for k, name in enumerate("ifgo"):
-        if name != removed:  # a removed or derived gate has no pre-activation of its own
-            bufs["pre_" + name] = z[..., k * H : (k + 1) * H]
-    return bufs
-
-
-_POOL: list = []
-
-
-def _split(B: int, run) -> None:
-    """run(b0, b1) over the batch, in as many contiguous parts as there are cores (the compiled loops
-    release the GIL); one part runs in the calling thread."""
-    parts = min(B, max(1, os.cpu_count() or 1))
-    if parts == 1:
-        run(0, B)
-        return
-    if not _POOL:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _POOL.append(ThreadPoolExecutor(max_workers=parts - 1, thread_name_prefix="lstm_core-trace"))
-    edges = np.linspace(0, B, parts + 1).astype(int)
-    futures = [_POOL[0].submit(run, edges[k], edges[k + 1]) for k in range(1, parts)]
-    run(edges[0], edges[1])
-    for f in futures:
-        f.result()
-
-
-def _gru(net: Network, x: np.ndarray) -> dict:
-    B, T, _ = x.shape
-    H = net.hidden_size
-    gi = _input_projection(net, x, net.params.bias_ih)
-    pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H)
-    zeros = np.zeros((B, H), np.float32)
-    w, bh = _recurrent_t(net), np.ascontiguousarray(net.params.bias_hh)
-    loop = loops.loop("gru", B * T * H)
-    _split(B, lambda b0, b1: loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
-    bufs = {"h": h}
-    for k, name in enumerate("rzn"):
-        bufs[name] = gates[..., k * H : (k + 1) * H]
-        bufs["pre_" + name] = pre[..., k * H : (k + 1) * H]
-    return bufs
-
-
-def _rnn(net: Network, x: np.ndarray) -> dict:
-    B, T, _ = x.shape
-    H = net.hidden_size
-    z = _input_projection(net, x, net.params.bias_ih + net.params.bias_hh)
-    h = _empty(B, T, H)
-    zeros = np.zeros((B, H), np.float32)
-    w, relu = _recurrent_t(net), net.nonlinearity == "relu"
-    loop = loops.loop("rnn", B * T * H)
-    _split(B, lambda b0, b1: loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
-    return {"h": h, "pre_h": z}
-
-
-_RUN = {"lstm": _lstm, "gru": _gru, "rnn": _rnn}
-assert set(_RUN) == set(CELLS)
-
-
 def step_at(model, tr: Trace, t: int, sequence: int = 0) -> Step:
     """Step t of a traced sequence, recomputed by the readable single-step function from the trace's
-    h_{t-1} and C_{t-1} (zeros at t = 0): the numbers an equation panel shows. Adds 'x', 'h_prev' and,
-    for an LSTM, 'c_prev' to the step's values."""
+    h_{t-1} and C_{t-1} (zeros at t = 0): the numbers an equation panel shows. Adds 'x' and each state's
+    previous value ('h_prev', and for an LSTM 'c_prev') to the step's values."""
     net = network_of(model)
-    kind = net.kind
+    cell = CELLS[net.kind]
     if not 0 <= t < tr.steps:
         raise LabError(f"step must be between 0 and {tr.steps - 1}; got {t}")
     pick = (lambda a: a[sequence]) if tr.batched else (lambda a: a)
+    zeros = np.zeros(tr.hidden_size, np.float32)
+    prev = {k: pick(tr[k])[t - 1] if t > 0 else zeros for k in cell.states}
     x = pick(tr.x)[t]
-    H = tr.hidden_size
-    h_prev = pick(tr["h"])[t - 1] if t > 0 else np.zeros(H, np.float32)
-    p = net.params
-    if kind == "lstm":
-        c_prev = pick(tr["c"])[t - 1] if t > 0 else np.zeros(H, np.float32)
-        s = lstm_step(p, x, h_prev, c_prev, net.variant)
-        return Step({**s.values, "x": x, "h_prev": h_prev, "c_prev": c_prev})
-    s = gru_step(p, x, h_prev) if kind == "gru" else rnn_step(p, x, h_prev, net.nonlinearity)
-    return Step({**s.values, "x": x, "h_prev": h_prev})
+    s = cell.step(net.params, x, prev, net.variant, net.nonlinearity)
+    values = cell.recorded(s.values, net.variant)
+    return Step({**values, "x": x, **{f"{k}_prev": v for k, v in prev.items()}})

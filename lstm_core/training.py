@@ -4,15 +4,13 @@ Adam with gradient-norm clipping, dropout on inputs and outputs, the forget-gate
 start (Jozefowicz et al. 2015), a validation split with early stopping on the task's metric, padding +
 masking for variable lengths, and per-feature normalisation fitted on the training split only. After
 every epoch a report goes to `on_epoch` (losses, metric, elapsed time), which can stop training.
+Nothing here prints: the command line (cli.py) formats the reports.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import json
-import math
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,12 +18,13 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .cells import CELLS, SequenceModel, make_cell
+from .bridge import checkpoint_of, sequence_model
+from .cells import SequenceModel, make_cell
+from .checkpoint import Checkpoint
 from .errors import LabError, choose
 from .metrics import better, evaluate, latency_per_step, masked_loss
-from .models import Checkpoint, versions
 from .normalise import Normalisation, fit_normalisation
-from .step import VARIANTS
+from .registry import CELLS, VARIANTS, cell_kind
 from .tasks import TASKS, TaskData, make_task
 
 NORMALISE_CHOICES = ("auto", "none", "zscore", "minmax")
@@ -40,8 +39,8 @@ class TrainConfig:
     task: str = "adding"  # a name in TASKS
     length: int | None = None  # sequence length T; None: the task's default
     task_params: dict = field(default_factory=dict)  # the task's own parameters (e.g. delay, horizon)
-    model: str = "lstm"  # lstm | gru | rnn
-    variant: str = "vanilla"  # LSTM variant (see VARIANTS)
+    model: str = "lstm"  # a cell kind: a key of registry.CELLS
+    variant: str = "vanilla"  # the kind's variant (LSTM: see registry.LSTM); ignored by kinds without variants
     nonlinearity: str = "tanh"  # RNN only: tanh | relu
     hidden_size: int = 32
     n_train: int = 4000  # training sequences
@@ -53,13 +52,13 @@ class TrainConfig:
     patience: int = 12  # early stopping: epochs without a better validation metric
     clip: float = 1.0  # gradient-norm clipping; 0 turns it off
     dropout: float = 0.0  # on the cell's inputs and outputs
-    forget_bias: float | None = 1.0  # initial forget-gate bias (LSTM); None keeps torch's init
+    forget_bias: float | None = 1.0  # initial bias of the kind's forget gate (LSTM f); None keeps torch's init
     normalise: str = "auto"  # auto: z-score every feature that is not 0/1-valued
     seed: int = 0
 
     def __post_init__(self):
         choose("task", self.task, TASKS)
-        choose("cell", self.model, CELLS)
+        cell_kind(self.model)
         choose("LSTM variant", self.variant, VARIANTS)
         choose("normalisation", self.normalise, NORMALISE_CHOICES)
         for name in ("hidden_size", "n_train", "n_val", "batch_size", "max_epochs", "patience"):
@@ -136,13 +135,16 @@ def _fit_norm(kind: str, data: TaskData, idx) -> Normalisation | None:
 
 
 def build_model(cfg: TrainConfig, data: TaskData) -> SequenceModel:
-    cell = make_cell(cfg.model, data.x.shape[2], cfg.hidden_size, variant=cfg.variant if cfg.model == "lstm"
-                     else "vanilla", nonlinearity=cfg.nonlinearity, seed=cfg.seed)
-    if cfg.model == "lstm" and cfg.forget_bias is not None:
+    kind = CELLS[cfg.model]
+    cell = make_cell(cfg.model, data.x.shape[2], cfg.hidden_size,
+                     variant=cfg.variant if len(kind.variants) > 1 else "vanilla",
+                     nonlinearity=cfg.nonlinearity if len(kind.nonlinearities) > 1 else "tanh", seed=cfg.seed)
+    if kind.forget_gate is not None and cfg.forget_bias is not None:
         H = cfg.hidden_size
-        with torch.no_grad():  # gate order i, f, g, o: the forget rows are H..2H
-            cell.bias_ih_l0[H : 2 * H] = cfg.forget_bias
-            cell.bias_hh_l0[H : 2 * H] = 0.0
+        rows = slice(kind.blocks.index(kind.forget_gate) * H, (kind.blocks.index(kind.forget_gate) + 1) * H)
+        with torch.no_grad():  # the forget gate's rows of the stacked biases (LSTM i, f, g, o: H..2H)
+            cell.bias_ih_l0[rows] = cfg.forget_bias
+            cell.bias_hh_l0[rows] = 0.0
     return SequenceModel(cell, n_outputs=data.n_outputs, readout=data.readout, dropout=cfg.dropout)
 
 
@@ -232,89 +234,11 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | Non
                  "description": data.description, "metric": data.metric, "loss": data.loss,
                  "readout": data.readout, "n_outputs": data.n_outputs, "baseline": data.baseline,
                  "feature_names": list(data.feature_names), "output_names": list(data.output_names)}
-    ckpt = Checkpoint.from_model(model, task=task_info, normalisation=norm,
-                      vocab=tuple(data.feature_names) if data.task == "charlm" else None,
-                      history=[dataclasses.asdict(r) for r in history], metrics=metrics, seed=cfg.seed,
-                      config=dataclasses.asdict(cfg), versions=versions(), source="trained")
+    ckpt = checkpoint_of(model, task=task_info, normalisation=norm,
+                         vocab=tuple(data.feature_names) if data.task == "charlm" else None,
+                         history=[dataclasses.asdict(r) for r in history], metrics=metrics, seed=cfg.seed,
+                         config=dataclasses.asdict(cfg), source="trained")
     return TrainingResult(ckpt, history, metrics, reason, seconds)
-
-
-# ------------------------------------------------------------------------------------------------
-# Command line: python -m lstm_core train ...
-
-
-def add_train_arguments(sub) -> None:
-    t = sub.add_parser("train", help="train a model on a toy task and save it as one checkpoint file",
-                       description="Train an LSTM (or a variant), GRU or RNN on a toy task, printing one line "
-                                   "per epoch; with --json the last line is a JSON summary.")
-    d = TrainConfig()
-    t.add_argument("--task", default=d.task, choices=list(TASKS))
-    t.add_argument("--length", type=int, default=None, help="sequence length T (default: the task's own)")
-    t.add_argument("--param", action="append", default=[], metavar="NAME=VALUE",
-                   help="a task parameter, e.g. --param delay=50 (repeatable)")
-    t.add_argument("--model", default=d.model, choices=list(CELLS))
-    t.add_argument("--variant", default=d.variant, choices=list(VARIANTS), help="LSTM variant")
-    t.add_argument("--nonlinearity", default=d.nonlinearity, choices=("tanh", "relu"), help="RNN only")
-    t.add_argument("--hidden", type=int, default=d.hidden_size, help="hidden units H")
-    t.add_argument("--seed", type=int, default=d.seed)
-    t.add_argument("--max-seconds", type=float, default=d.max_seconds)
-    t.add_argument("--max-epochs", type=int, default=d.max_epochs)
-    t.add_argument("--batch-size", type=int, default=d.batch_size)
-    t.add_argument("--lr", type=float, default=d.lr)
-    t.add_argument("--n-train", type=int, default=d.n_train)
-    t.add_argument("--n-val", type=int, default=d.n_val)
-    t.add_argument("--patience", type=int, default=d.patience)
-    t.add_argument("--clip", type=float, default=d.clip)
-    t.add_argument("--dropout", type=float, default=d.dropout)
-    t.add_argument("--forget-bias", type=float, default=None,
-                   help=f"initial forget-gate bias of an LSTM (default {d.forget_bias}; delayed recall: "
-                        f"{TASK_PRESETS['copy']['forget_bias']})")
-    t.add_argument("--normalise", default=d.normalise, choices=NORMALISE_CHOICES)
-    t.add_argument("--out", help="where to save the checkpoint (.pt)")
-    t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
-    t.set_defaults(run=_train_cli)
-
-
-def parse_params(items) -> dict:
-    out = {}
-    for item in items:
-        key, eq, value = item.partition("=")
-        if not eq:
-            raise LabError(f"--param {item!r} must look like NAME=VALUE")
-        try:
-            out[key] = json.loads(value)
-        except json.JSONDecodeError:
-            out[key] = value
-    return out
-
-
-def _train_cli(args) -> int:
-    given = {} if args.forget_bias is None else {"forget_bias": args.forget_bias}
-    cfg = TrainConfig.for_task(args.task, length=args.length, task_params=parse_params(args.param),
-                               model=args.model, variant=args.variant, nonlinearity=args.nonlinearity,
-                               hidden_size=args.hidden, seed=args.seed, max_seconds=args.max_seconds,
-                               max_epochs=args.max_epochs, batch_size=args.batch_size, lr=args.lr,
-                               n_train=args.n_train, n_val=args.n_val, patience=args.patience, clip=args.clip,
-                               dropout=args.dropout, normalise=args.normalise, **given)
-
-    def show(r: EpochReport) -> None:
-        print(f"epoch {r.epoch:3d}  train loss {r.train_loss:.4f}  val loss {r.val_loss:.4f}  "
-              f"val {r.metric} {r.val_metric:.4f}{' *' if r.best else ''}  {r.seconds:5.1f}s", flush=True)
-
-    res = train(cfg, on_epoch=show)
-    if args.out:
-        res.checkpoint.save(args.out)
-    m = res.metrics
-    print(f"done: {res.stop_reason} after {m['epochs']} epochs, {m['seconds']:.1f}s; val {m['metric']} "
-          f"{m['val_metric']:.4f} (trivial baseline {m['baseline']:.4f})" + (f"; saved {args.out}" if args.out else ""))
-    if args.json:
-        summary = {"task": cfg.task, "model": cfg.model, "variant": cfg.variant, "hidden_size": cfg.hidden_size,
-                   "seed": cfg.seed, "val_loss": m["val_loss"], "val_metric": m["val_metric"],
-                   "metric": m["metric"], "baseline": m["baseline"], "seconds": round(m["seconds"], 3),
-                   "epochs": m["epochs"], "stop_reason": res.stop_reason, "out": args.out}
-        print(json.dumps(summary))
-    sys.stdout.flush()
-    return 0 if not math.isnan(m["val_loss"]) else 1
 
 
 def held_out_metrics(ck: Checkpoint, n: int = 1000, seed: int = 10_000) -> dict:
@@ -325,7 +249,7 @@ def held_out_metrics(ck: Checkpoint, n: int = 1000, seed: int = 10_000) -> dict:
     data = make_task(ck.task["name"], n, ck.task["params"].get("length"), seed, **params)
     idx = np.arange(n)
     x, y, lengths, mask = _tensors(data, ck.normalisation, idx)
-    ev = evaluate(predict(ck.model, x, lengths), y.numpy(), data.loss, data.metric,
+    ev = evaluate(predict(sequence_model(ck), x, lengths), y.numpy(), data.loss, data.metric,
                   None if data.readout == "final" else mask.numpy())
     return {"metric": data.metric, "value": ev["metric"], "loss": ev["loss"], "baseline": data.baseline, "n": n,
             "seed": seed, **({"horizon_rmse": ev["horizon_rmse"]} if "horizon_rmse" in ev else {})}

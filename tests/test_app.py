@@ -99,11 +99,11 @@ def reference_trace(task: str, kind: str = "lstm", seed: int = 0, variant: str =
     x = example_input(task, ck, seed, length)
     if variant != "vanilla":
         cell = lstm_core.make_cell("lstm", ck.input_size, ck.hidden_size, variant=variant)
-        sd = dict(ck.cell.state_dict())
+        sd = dict(lstm_core.sequence_model(ck).cell.state_dict())
         if variant == "peephole":
             sd["weight_peep_l0"] = cell.weight_peep_l0.detach() * 0
         cell.load_state_dict(sd)
-        return lstm_core.trace(cell, x)
+        return lstm_core.trace(lstm_core.from_torch(cell), x)
     return lstm_core.trace(ck, x)
 
 
@@ -159,7 +159,7 @@ def test_moving_the_step_changes_the_numbers_and_the_diagram():
     tr = reference_trace("adding")
     assert shown(at, "C_t") == pytest.approx(float(tr["c"][1, 0]), abs=6e-4)
     lstm_diagram = view["diagrams"][0]
-    assert lstm_diagram["template"] == "lstm" and lstm_diagram["text"]["t"] == "1"
+    assert lstm_diagram["template"] == "lstm_cell" and lstm_diagram["text"]["t"] == "1"
     assert float(lstm_diagram["text"]["c"].replace("−", "-")) == pytest.approx(float(tr["c"][1, 0]), abs=6e-4)
     assert float(lstm_diagram["text"]["c_prev"].replace("−", "-")) == pytest.approx(float(tr["c"][0, 0]), abs=6e-4)
     goto(at, 0)

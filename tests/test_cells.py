@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import lstm_core
-from lstm_core import VARIANTS, LabError, make_cell, trace
+from lstm_core import VARIANTS, LabError, from_torch, make_cell, trace
 
 
 def reference_variant(m, x, variant):
@@ -40,7 +40,7 @@ def test_every_variant_matches_a_plain_step_by_step_reference(variant):
     m = make_cell("lstm", 3, 8, variant=variant, seed=7)
     x = torch.randn(2, 60, 3, generator=torch.Generator().manual_seed(7))
     ref = reference_variant(m, x, variant)
-    tr = trace(m, x)
+    tr = trace(from_torch(m), x)
     with torch.no_grad():
         out, (h_n, c_n) = m(x)  # the module's own (autograd) forward, used for training
     for k, v in ref.items():  # nfg lets |C| grow with t: compare relative to its size
@@ -51,7 +51,7 @@ def test_every_variant_matches_a_plain_step_by_step_reference(variant):
 
 def test_variant_identities_hold_in_the_trace():
     x = np.random.default_rng(0).standard_normal((50, 2))
-    tr = {v: trace(make_cell("lstm", 2, 4, variant=v, seed=1), x) for v in VARIANTS}
+    tr = {v: trace(from_torch(make_cell("lstm", 2, 4, variant=v, seed=1)), x) for v in VARIANTS}
     np.testing.assert_allclose(tr["cifg"]["i"], 1 - tr["cifg"]["f"], atol=1e-7)
     assert (tr["nfg"]["f"] == 1).all() and "pre_f" not in tr["nfg"]
     assert (tr["nig"]["i"] == 1).all() and "pre_i" not in tr["nig"]
@@ -69,12 +69,12 @@ def test_peephole_with_zero_peepholes_is_the_vanilla_lstm():
     with torch.no_grad():
         peep.weight_peep_l0.zero_()
     x = np.random.default_rng(3).standard_normal((40, 2))
-    a, b = trace(peep, x), trace(vanilla, x)
+    a, b = trace(from_torch(peep), x), trace(from_torch(vanilla), x)
     for k in ("i", "f", "g", "o", "c", "h"):
         np.testing.assert_allclose(a[k], b[k], atol=1e-6)
     with torch.no_grad():
         peep.weight_peep_l0.fill_(0.5)
-    assert np.abs(trace(peep, x)["f"] - b["f"]).max() > 1e-3  # and non-zero peepholes do matter
+    assert np.abs(trace(from_torch(peep), x)["f"] - b["f"]).max() > 1e-3  # and non-zero peepholes do matter
 
 
 @pytest.mark.parametrize("cls, kind", [(torch.nn.LSTM, "lstm"), (torch.nn.GRU, "gru"), (torch.nn.RNN, "rnn")])
@@ -124,12 +124,12 @@ def test_bad_names_and_sizes_are_refused(call, message):
 def test_gates_stay_in_unit_interval_and_standard_h_is_bounded(variant, seed, T, scale):
     m = make_cell("lstm", 2, 6, variant=variant, seed=seed)
     x = np.random.default_rng(seed).standard_normal((T, 2)) * scale
-    tr = trace(m, x)
+    tr = trace(from_torch(m), x)
     for gate in ("i", "f", "o"):
         assert (tr[gate] >= 0).all() and (tr[gate] <= 1).all(), gate
     if variant in ("vanilla", "peephole", "cifg", "nig", "nog"):
         assert (np.abs(tr["h"]) <= 1).all()
-    again = trace(make_cell("lstm", 2, 6, variant=variant, seed=seed), x)
+    again = trace(from_torch(make_cell("lstm", 2, 6, variant=variant, seed=seed)), x)
     for k in tr:  # determinism: the same seed gives bit-identical pictures
         np.testing.assert_array_equal(tr[k], again[k])
 
@@ -137,7 +137,7 @@ def test_gates_stay_in_unit_interval_and_standard_h_is_bounded(variant, seed, T,
 @given(kind=st.sampled_from(["gru", "rnn"]), seed=st.integers(0, 10_000), T=st.integers(1, 80))
 def test_gru_gates_in_unit_interval_and_bounded_h(kind, seed, T):
     m = make_cell(kind, 2, 5, seed=seed)
-    tr = trace(m, np.random.default_rng(seed).standard_normal((T, 2)) * 5)
+    tr = trace(from_torch(m), np.random.default_rng(seed).standard_normal((T, 2)) * 5)
     for gate in {"gru": ("r", "z"), "rnn": ()}[kind]:
         assert (tr[gate] >= 0).all() and (tr[gate] <= 1).all()
     assert (np.abs(tr["h"]) <= 1).all()

@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from lstm_core import SequenceModel, make_cell
-from lstm_core.models import Checkpoint
+from lstm_core.bridge import checkpoint_of
+from lstm_core.models import save_model
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,8 +54,8 @@ def test_trace_of_a_checkpoint_uses_its_normalisation(tmp_path):
     from lstm_core import Normalisation
 
     cell = make_cell("rnn", 1, 3, seed=1)
-    ck = Checkpoint.from_model(SequenceModel(cell), normalisation=Normalisation("zscore", [10.0], [2.0]))
-    ck.save(tmp_path / "m.pt")
+    ck = checkpoint_of(SequenceModel(cell), normalisation=Normalisation("zscore", [10.0], [2.0]))
+    save_model(ck, tmp_path / "m.pt")
     np.save(tmp_path / "x.npy", np.array([10.0, 12.0, 8.0], np.float32))
     proc = run("trace", "--model", tmp_path / "m.pt", "--input", tmp_path / "x.npy", "--out", tmp_path / "t.npz")
     assert proc.returncode == 0, proc.stderr
@@ -72,7 +73,7 @@ def test_trace_of_a_checkpoint_uses_its_normalisation(tmp_path):
 def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, args, message):
     (tmp_path / "ok.csv").write_text("a,b\n1,2\n3,4\n")
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n3,oops\n")
-    Checkpoint.from_model(SequenceModel(make_cell("lstm", 1, 2))).save(tmp_path / "m.pt")
+    save_model(checkpoint_of(SequenceModel(make_cell("lstm", 1, 2))), tmp_path / "m.pt")
     subs = {"{csv}": tmp_path / "ok.csv", "{bad}": tmp_path / "bad.csv", "{model}": tmp_path / "m.pt"}
     proc = run("trace", *[subs.get(a, a) for a in args], "--out", tmp_path / "t.npz", timeout=60)
     assert proc.returncode == 2

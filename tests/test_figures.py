@@ -6,14 +6,13 @@ import pytest
 
 import lstm_core
 from app import colors, figures, trace_payload
-from app.content import QUANTITIES
 
 
 @pytest.fixture(scope="module")
 def traces():
     x = np.random.default_rng(0).standard_normal((30, 2)).astype(np.float32)
-    lstm = lstm_core.trace(lstm_core.make_cell("lstm", 2, 5, seed=1), x)
-    rnn = lstm_core.trace(lstm_core.make_cell("rnn", 2, 5, seed=1), x)
+    lstm = lstm_core.trace(lstm_core.from_torch(lstm_core.make_cell("lstm", 2, 5, seed=1)), x)
+    rnn = lstm_core.trace(lstm_core.from_torch(lstm_core.make_cell("rnn", 2, 5, seed=1)), x)
     return x, lstm, rnn
 
 
@@ -79,7 +78,7 @@ def test_plotly_heatmap_has_the_quantity_units_and_the_cursor(traces):
     fig = figures.heatmap_figure(lstm, "o", step=9)
     heat = fig.data[0]
     assert heat.z.shape == (5, 30) and (heat.zmin, heat.zmax) == (0.0, 1.0)
-    assert heat.colorbar.title.text == QUANTITIES["o"].units
+    assert heat.colorbar.title.text == lstm_core.CELLS["lstm"].quantity("o").units
     assert fig.layout.shapes[0].x0 == 9
 
 
@@ -108,13 +107,13 @@ def test_cell_state_colours_show_most_units_of_the_copy_task(copy_trace):
     c = copy_trace["c"]
     top = float(np.abs(c).max())
     before = visible_units(c, -top, top)  # the old range: the largest |value|, about ±41
-    lo, hi = figures.colour_range("c", c)
+    lo, hi = figures.colour_range(lstm_core.CELLS["lstm"].quantity("c"), c)
     after = visible_units(c, lo, hi)
     assert before < 0.5 and after >= 0.75, (before, after)
     assert lo == -hi and hi < top / 5
     # the rule, by hand: the median over units of each unit's 99th percentile of |C_t|
     assert hi == pytest.approx(np.median(np.percentile(np.abs(c), 99, axis=0)))
-    r = figures.colour_range("c", c)
+    r = figures.colour_range(lstm_core.CELLS["lstm"].quantity("c"), c)
     assert (r.under, r.over) == (pytest.approx((c < lo).mean()), pytest.approx((c > hi).mean()))
     assert r.full == (pytest.approx(-top), pytest.approx(top)) and r.note.startswith("robust range")
 
@@ -153,11 +152,12 @@ def test_robust_range_floors_and_empty_traces():
     assert colors.signed_range(silent, "C_t").vmax == pytest.approx(5 / 50)  # never below 1/50 of the max
     g = np.full((50, 8), 0.1)
     g[:, 0] = np.linspace(-30, 30, 50)  # niaf: the candidate leaves [-1, 1] in one unit
-    lo, hi = figures.colour_range("g", g)
+    lstm = lstm_core.CELLS["lstm"]
+    lo, hi = figures.colour_range(lstm.quantity("g"), g)
     assert (lo, hi) == (-1.0, 1.0)  # max(median unit 0.1, the tanh range 1, 30 / 50); 30 > 3 x 1: robust
-    assert figures.colour_range("g", g).over == pytest.approx(float((g > 1).mean()))
-    assert tuple(figures.colour_range("g", np.full((5, 3), 0.5))) == (-1.0, 1.0)  # inside [-1, 1]: fixed
-    assert tuple(figures.colour_range("f", np.full((5, 3), 0.5))) == (0.0, 1.0)
+    assert figures.colour_range(lstm.quantity("g"), g).over == pytest.approx(float((g > 1).mean()))
+    assert tuple(figures.colour_range(lstm.quantity("g"), np.full((5, 3), 0.5))) == (-1.0, 1.0)  # inside: fixed
+    assert tuple(figures.colour_range(lstm.quantity("f"), np.full((5, 3), 0.5))) == (0.0, 1.0)
     empty = colors.signed_range(np.full((5, 3), np.nan), "C_t")
     assert (empty.vmin, empty.vmax, empty.over) == (-1.0, 1.0, 0.0)
     padded = np.vstack([np.random.default_rng(0).uniform(-1, 1, (20, 4)), np.full((5, 4), np.nan)])

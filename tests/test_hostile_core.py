@@ -307,7 +307,7 @@ def test_the_schema_lists_what_the_training_code_writes():
     assert cm.NORMALISE_CHOICES == training.NORMALISE_CHOICES
     assert _keys(cm.CONFIG) == {f.name for f in dataclasses.fields(training.TrainConfig)}
     assert _keys(cm.EPOCH) == {f.name for f in dataclasses.fields(training.EpochReport)}
-    assert cm.FORMAT == lstm_core.models.FORMAT
+    assert cm.FORMAT == lstm_core.checkpoint.FORMAT
 
 
 def _keys(check) -> set:
@@ -328,18 +328,18 @@ def test_a_checkpoint_the_training_code_writes_loads_unchanged(tmp_path, task):
     assert cm.validate_meta(meta, "trained") == json.loads(json.dumps(meta))
     assert set(meta["task"]) == _keys(cm.TASK)  # every task key training writes, and no other
     for suffix in (".npz", ".pt"):
-        res.checkpoint.save(tmp_path / f"m{suffix}")
+        lstm_core.save_model(res.checkpoint, tmp_path / f"m{suffix}")
         back = load_model(tmp_path / f"m{suffix}")
         assert json.dumps(back.meta(), sort_keys=True) == json.dumps(json.loads(json.dumps(meta)), sort_keys=True)
 
 
 def test_random_and_state_dict_models_still_round_trip():
     ck = lstm_core.random_model("gru:random:H=3:seed=5", 2)
-    assert load_model(ck.to_bytes("npz"), name="r.npz").seed == 5
+    assert load_model(ck.to_bytes(), name="r.npz").seed == 5
     buf = io.BytesIO()
     torch.save({**torch.nn.LSTM(2, 3).state_dict(), "fc.weight": torch.zeros(1, 3), "fc.bias": torch.zeros(1)}, buf)
     ck = load_model(buf.getvalue(), name="sd.pt")
-    assert load_model(ck.to_bytes("pt"), name="again.pt").head.readout == "per_step"
+    assert load_model(lstm_core.model_bytes(ck, "pt"), name="again.pt").head.readout == "per_step"
 
 
 # -------------------------------------------------------------------- any metadata: a Checkpoint or a LabError
@@ -390,7 +390,7 @@ def _npy_header(shape, dtype="<f2") -> bytes:
     ((10**12,), 0, r"the array has shape \(1000000000000,\): 1000000000000 values; the limit is 134217728$"),
 ])
 def test_an_npy_header_is_checked_against_the_limits_before_its_data_is_touched(monkeypatch, shape, payload, message):
-    from lstm_core import _npy
+    from lstm_core.readers import numpy_files as _npy
 
     def no_data(*args, **kwargs):
         raise AssertionError("the data was read before the limits were checked")
@@ -402,7 +402,7 @@ def test_an_npy_header_is_checked_against_the_limits_before_its_data_is_touched(
 
 
 def test_an_npz_member_is_checked_before_it_is_unpacked(monkeypatch):
-    from lstm_core import _npy
+    from lstm_core.readers import numpy_files as _npy
 
     monkeypatch.setattr(_npy, "_view", lambda *a, **k: (_ for _ in ()).throw(AssertionError("unpacked")))
     buf = io.BytesIO()

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core import LabError, Normalisation, SequenceModel, load_model, make_cell, random_model, trace
-from lstm_core.models import Checkpoint
+from lstm_core import LabError, Normalisation, SequenceModel, load_model, make_cell, random_model, sequence_model, trace
+from lstm_core.bridge import checkpoint_of
+from lstm_core.models import model_bytes, save_model
 
 
 class RunsCodeOnLoad:
@@ -28,7 +29,7 @@ def _checkpoint():
     cell = make_cell("lstm", 2, 4, variant="peephole", seed=3)
     model = SequenceModel(cell, n_outputs=3, readout="per_step", dropout=0.1)
     norm = Normalisation("zscore", np.array([0.5, -1.0]), np.array([2.0, 0.25]), ("a", "b"))
-    return Checkpoint.from_model(model, task={"name": "adding", "metric": "mse"}, normalisation=norm,
+    return checkpoint_of(model, task={"name": "adding", "metric": "mse"}, normalisation=norm,
                                  history=[{"epoch": 1, "val_loss": 0.5}], metrics={"val_loss": 0.5}, seed=3,
                                  config={"hidden_size": 4})
 
@@ -36,12 +37,12 @@ def _checkpoint():
 @pytest.mark.parametrize("suffix", [".pt", ".npz"])
 def test_checkpoint_round_trips_exactly(tmp_path, suffix):
     ck = _checkpoint()
-    ck.save(tmp_path / f"m{suffix}")
+    save_model(ck, tmp_path / f"m{suffix}")
     back = load_model(tmp_path / f"m{suffix}")
     assert (back.kind, back.variant, back.input_size, back.hidden_size) == ("lstm", "peephole", 2, 4)
-    for k, v in ck.model.state_dict().items():
-        assert torch.equal(back.model.state_dict()[k], v), k
-    assert back.model.readout == "per_step" and back.model.dropout == 0.1
+    for k, v in sequence_model(ck).state_dict().items():
+        assert torch.equal(sequence_model(back).state_dict()[k], v), k
+    assert sequence_model(back).readout == "per_step" and sequence_model(back).dropout == 0.1
     assert back.task == ck.task and back.history == ck.history and back.metrics == ck.metrics
     assert back.seed == 3 and back.config == {"hidden_size": 4}
     np.testing.assert_array_equal(back.normalisation.shift, [0.5, -1.0])
@@ -53,9 +54,9 @@ def test_checkpoint_round_trips_exactly(tmp_path, suffix):
 
 def test_checkpoint_from_bytes_is_the_same_as_from_a_file():
     ck = _checkpoint()
-    back = load_model(ck.to_bytes(), name="upload.pt")
+    back = load_model(model_bytes(ck), name="upload.pt")
     assert back.source == "upload.pt"
-    assert torch.equal(back.cell.weight_peep_l0, ck.cell.weight_peep_l0)
+    assert torch.equal(sequence_model(back).cell.weight_peep_l0, sequence_model(ck).cell.weight_peep_l0)
 
 
 @pytest.mark.parametrize("how", ["torch.save", "raw pickle", "inside a state_dict"])
@@ -113,12 +114,12 @@ def test_a_prefixed_state_dict_with_a_head_loads_and_keeps_the_head(cls, kind):
     buf = io.BytesIO()
     torch.save(sd, buf)
     ck = load_model(buf.getvalue(), name="mine.pt")
-    assert ck.kind == kind and ck.model.head.out_features == 3
+    assert ck.kind == kind and sequence_model(ck).head.out_features == 3
     assert any("readout head 'fc'" in n for n in ck.notes)
     x = torch.randn(1, 9, 2)
     with torch.no_grad():
         theirs = fc(rnn(x)[0])
-        np.testing.assert_allclose(ck.model(x).numpy(), theirs.numpy(), atol=1e-6)
+        np.testing.assert_allclose(sequence_model(ck)(x).numpy(), theirs.numpy(), atol=1e-6)
 
 
 @pytest.mark.parametrize("make, message", [
@@ -168,7 +169,7 @@ def test_damaged_checkpoints_and_size_limit(tmp_path):
     with pytest.raises(LabError, match="not a checkpoint of this app"):
         load_model(tmp_path / "other.npz")
     with pytest.raises(LabError, match=r"over the 0 MB limit"):
-        load_model(_checkpoint().to_bytes(), max_bytes=100)
+        load_model(model_bytes(_checkpoint()), max_bytes=100)
     with pytest.raises(LabError, match="does not exist"):
         load_model(tmp_path / "missing.pt")
 
@@ -176,7 +177,7 @@ def test_damaged_checkpoints_and_size_limit(tmp_path):
 def test_random_model_spec():
     ck = random_model("gru:random:H=5:seed=2", 3)
     assert (ck.kind, ck.input_size, ck.hidden_size, ck.seed) == ("gru", 3, 5, 2)
-    assert torch.equal(ck.cell.weight_hh_l0, make_cell("gru", 3, 5, seed=2).weight_hh_l0)
+    assert torch.equal(sequence_model(ck).cell.weight_hh_l0, make_cell("gru", 3, 5, seed=2).weight_hh_l0)
     assert random_model("lstm:random:H=4:seed=1:variant=cifg", 1).variant == "cifg"
     with pytest.raises(LabError, match="must look like KIND:random:H=SIZE:seed=N"):
         random_model("lstm:H=4", 1)
@@ -191,7 +192,7 @@ def test_an_npz_checkpoint_loads_and_traces_without_torch(tmp_path):
     _checkpoint().save(tmp_path / "m.npz")
     code = ("import sys, numpy as np, lstm_core; ck = lstm_core.load_model(sys.argv[1]); "
             "tr = lstm_core.trace(ck, np.ones((5, 2), np.float32)); s = lstm_core.step_at(ck, tr, 4); "
-            "v = lstm_core.models.versions(); assert 'torch' not in v and {'lstm_core', 'numpy'} <= set(v); "
+            "v = lstm_core.checkpoint.versions(); assert 'torch' not in v and {'lstm_core', 'numpy'} <= set(v); "
             "assert 'torch' not in sys.modules, 'torch was imported'; print(float(tr['h'][4, 0]), float(s['h'][0]))")
     proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "m.npz")], capture_output=True, text=True,
                           timeout=120, cwd=Path(__file__).resolve().parents[1])

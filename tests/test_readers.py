@@ -2,6 +2,7 @@
 pinned messages, the shipped samples, and hypothesis showing that any input is either a valid
 ReadResult or a LabError."""
 
+import dataclasses
 import io
 import json
 import zipfile
@@ -14,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from lstm_core import _table, load_model, readers
+from lstm_core import csv_text, load_model, readers
 from lstm_core.errors import LabError
 from lstm_core.limits import MAX_EXPORT_ROWS, MAX_STEPS
 from lstm_core.readers import (
@@ -26,6 +27,7 @@ from lstm_core.readers import (
     read_sequences,
     unpad,
 )
+from lstm_core.readers import table as _table
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "assets" / "sequences"
@@ -463,7 +465,7 @@ def test_csv_numbers_write_every_float32_so_it_reads_back_exactly():
     bits = np.random.default_rng(0).integers(0, 2**32, 200_000, dtype=np.uint64).astype(np.uint32)
     a = np.concatenate([bits.view(np.float32), np.array([0.0, -0.0, 1.0, 0.1, 3.4028235e38, 1e-45, np.nan],
                                                          np.float32)])
-    data = _table.csv_rows([_table.csv_numbers(np.arange(len(a))), _table.csv_numbers(a)])
+    data = csv_text.csv_rows([csv_text.csv_numbers(np.arange(len(a))), csv_text.csv_numbers(a)])
     back = pd.read_csv(io.BytesIO(b"i,v\n" + data), dtype={"i": np.int64, "v": np.float32})
     np.testing.assert_array_equal(back["i"], np.arange(len(a)))
     v, finite = back["v"].to_numpy(), np.isfinite(a)
@@ -738,7 +740,7 @@ def test_a_file_over_max_bytes_is_refused_before_parsing(monkeypatch, tmp_path):
     def parse(*args, **kwargs):
         raise AssertionError("parsed")
 
-    monkeypatch.setattr(readers._csv, "read_csv", parse)
+    monkeypatch.setitem(readers.FORMATS, ".csv", dataclasses.replace(readers.FORMATS[".csv"], read=parse))
     monkeypatch.setattr(pd, "read_csv", parse)
     huge = b"1,2\n" * (13 * 2**18)  # 13 MB of perfectly good CSV
     with pytest.raises(LabError, match=r"^big.csv: the file is 13.0 MB; the limit is 10.0 MB \(max_bytes\)$"):

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core import VARIANTS, gru_step, lstm_step, make_cell, params_of, rnn_step, trace
+from lstm_core import VARIANTS, from_torch, gru_step, lstm_step, make_cell, params_of, rnn_step, trace
 from lstm_core.step import Params, sigmoid
 
 
@@ -47,7 +47,7 @@ def test_single_steps_reproduce_torch(kind, step, with_c, kw):
 def test_single_step_and_fast_trace_agree(variant):
     m = make_cell("lstm", 2, 7, variant=variant, seed=2)
     x = np.random.default_rng(2).standard_normal((45, 2)).astype(np.float32)
-    tr = trace(m, x)
+    tr = trace(from_torch(m), x)
     steps = run_steps(lstm_step, m, x, variant=variant)
     for name in tr:
         np.testing.assert_allclose(np.stack([s[name] for s in steps]), tr[name], rtol=1e-5, atol=2e-6,
@@ -59,7 +59,7 @@ def test_gru_and_rnn_steps_agree_with_their_traces():
     x = np.random.default_rng(0).standard_normal((20, 2)).astype(np.float32)
     for kind, step in (("gru", gru_step), ("rnn", rnn_step)):
         m = make_cell(kind, 2, 3, seed=0)
-        tr = trace(m, x)
+        tr = trace(from_torch(m), x)
         steps = run_steps(step, m, x, with_c=False)
         for name in tr:
             np.testing.assert_allclose(np.stack([s[name] for s in steps]), tr[name], atol=2e-6)

@@ -20,14 +20,14 @@ def numbers(text: str) -> list[float]:
 @pytest.fixture(scope="module")
 def traces():
     x = np.random.default_rng(0).standard_normal((30, 2)).astype(np.float32)
-    cells = {k: lstm_core.make_cell(k, 2, 5, seed=1) for k in ("lstm", "gru", "rnn")}
+    cells = {k: lstm_core.from_torch(lstm_core.make_cell(k, 2, 5, seed=1)) for k in ("lstm", "gru", "rnn")}
     return x, cells, {k: lstm_core.trace(c, x) for k, c in cells.items()}
 
 
 def test_lstm_equations_show_the_step_numbers_and_c_by_hand(traces):
     _, cells, tr = traces
     s = lstm_core.step_at(cells["lstm"], tr["lstm"], 12)
-    eqs = step_view.lstm_equations(s, 3)
+    eqs = step_view.equations(cells["lstm"], s, 3)
     assert [e["eq"].split(" =")[0] for e in eqs] == ["f_{t}", "i_{t}", "C̃_{t}", "C_{t}", "o_{t}", "h_{t}"]
     for e, key in zip(eqs, ("f", "i", "g", "c", "o", "h"), strict=True):
         assert numbers(e["num"][-1])[-1] == pytest.approx(float(tr["lstm"][key][12, 3]), abs=6e-4), key
@@ -39,9 +39,9 @@ def test_lstm_equations_show_the_step_numbers_and_c_by_hand(traces):
 @pytest.mark.parametrize("variant", list(lstm_core.VARIANTS))
 def test_each_variant_writes_its_own_equations(traces, variant):
     x = traces[0]
-    cell = lstm_core.make_cell("lstm", 2, 5, variant=variant, seed=1)
+    cell = lstm_core.from_torch(lstm_core.make_cell("lstm", 2, 5, variant=variant, seed=1))
     tr = lstm_core.trace(cell, x)
-    eqs = step_view.lstm_equations(lstm_core.step_at(cell, tr, 4), 1, variant)
+    eqs = step_view.equations(cell, lstm_core.step_at(cell, tr, 4), 1)
     text = " ".join(e["eq"] for e in eqs)
     expected = {"nfg": "f_{t} = 1", "nig": "i_{t} = 1", "nog": "o_{t} = 1", "cifg": "i_{t} = 1 − f_{t}",
                 "niaf": "(no tanh)", "noaf": "h_{t} = o_{t} ⊙ C_{t}", "peephole": "p_{f} ⊙ C_{t−1}"}
@@ -54,13 +54,13 @@ def test_each_variant_writes_its_own_equations(traces, variant):
 def test_gru_and_rnn_equations(traces):
     _, cells, tr = traces
     s = lstm_core.step_at(cells["gru"], tr["gru"], 7)
-    eqs = step_view.gru_equations(s, 2)
+    eqs = step_view.equations(cells["gru"], s, 2)
     for e, key in zip(eqs, ("r", "z", "n", "h"), strict=True):
         assert numbers(e["num"][-1])[-1] == pytest.approx(float(tr["gru"][key][7, 2]), abs=6e-4), key
     z, n, z2, h_prev = numbers(eqs[3]["num"][0])
     assert z == pytest.approx(1 - z2, abs=1.5e-3) and h_prev == pytest.approx(float(tr["gru"]["h"][6, 2]), abs=6e-4)
     rs = lstm_core.step_at(cells["rnn"], tr["rnn"], 7)
-    pre, h = numbers(step_view.rnn_equations(rs, 2)[0]["num"][0])
+    pre, h = numbers(step_view.equations(cells["rnn"], rs, 2)[0]["num"][0])
     assert h == pytest.approx(np.tanh(pre), abs=1e-3) and h == pytest.approx(float(tr["rnn"]["h"][7, 2]), abs=6e-4)
 
 
@@ -69,7 +69,7 @@ def test_diagrams_fill_every_slot_of_their_template_with_numbers_and_readable_co
     _, cells, tr = traces
     s = lstm_core.step_at(cells[kind], tr[kind], 5)
     d = step_view.diagram(kind, s, 2, 5, figures.diagram_ranges(tr[kind]), "(0.10, 0.20)")
-    slots = set(re.findall(r"\{\{(\w+)\}\}", (DIAGRAMS / f"{kind}_cell.svg").read_text()))
+    slots = set(re.findall(r"\{\{(\w+)\}\}", (DIAGRAMS / f"{lstm_core.CELLS[kind].diagram}.svg").read_text()))
     for slot in slots:
         if slot.endswith("_fill"):
             assert re.fullmatch(r"#[0-9a-f]{6}", d["fill"][slot[:-5]])

@@ -64,7 +64,7 @@ def test_lstm_gates_equal_the_seed_equations_on_torch_weights(batch_first):
     torch.manual_seed(3)
     m = torch.nn.LSTM(3, 6, batch_first=batch_first)
     x = torch.randn(2, 40, 3)
-    tr = trace(m, x if batch_first else x.transpose(0, 1).contiguous().transpose(0, 1))
+    tr = trace(lstm_core.from_torch(m), x if batch_first else x.transpose(0, 1).contiguous().transpose(0, 1))
     with torch.no_grad():
         out, _ = m(x if batch_first else x.transpose(0, 1))
         out = out if batch_first else out.transpose(0, 1)
@@ -92,7 +92,7 @@ def test_gru_gates_equal_torch_definition():
     torch.manual_seed(4)
     m = torch.nn.GRU(2, 5, batch_first=True)
     x = torch.randn(3, 30, 2)
-    tr = trace(m, x)
+    tr = trace(lstm_core.from_torch(m), x)
     with torch.no_grad():
         out, _ = m(x)
         hp = _prev(out)
@@ -110,7 +110,7 @@ def test_rnn_pre_activation_equals_torch_definition(nonlinearity):
     torch.manual_seed(5)
     m = torch.nn.RNN(2, 4, nonlinearity=nonlinearity, batch_first=True)
     x = torch.randn(1, 25, 2)
-    tr = trace(m, x)
+    tr = trace(lstm_core.from_torch(m), x)
     with torch.no_grad():
         out, _ = m(x)
         pre = x @ m.weight_ih_l0.T + m.bias_ih_l0 + _prev(out) @ m.weight_hh_l0.T + m.bias_hh_l0
@@ -122,15 +122,15 @@ def test_rnn_pre_activation_equals_torch_definition(nonlinearity):
 def test_unbatched_input_gives_time_by_unit_arrays():
     m = lstm_core.make_cell("lstm", 2, 3, seed=0)
     x = np.random.default_rng(0).standard_normal((17, 2))
-    tr = trace(m, x)
+    tr = trace(lstm_core.from_torch(m), x)
     assert tr["f"].shape == (17, 3) and tr.h_n.shape == (3,) and tr.c_n.shape == (3,)
     assert not tr.batched and tr.mask.shape == (17,) and tr.mask.all()
-    batched = trace(m, x[None])
+    batched = trace(lstm_core.from_torch(m), x[None])
     np.testing.assert_array_equal(batched["c"][0], tr["c"])
 
 
 def test_trace_arrays_are_read_only():
-    tr = trace(lstm_core.make_cell("gru", 1, 2, seed=0), np.zeros((5, 1)))
+    tr = trace(lstm_core.from_torch(lstm_core.make_cell("gru", 1, 2, seed=0)), np.zeros((5, 1)))
     with pytest.raises(ValueError, match="read-only"):
         tr["h"][0, 0] = 1.0
 
@@ -139,7 +139,7 @@ def test_trace_arrays_are_read_only():
 def test_npz_round_trip_keeps_every_array_and_the_metadata(tmp_path, kind):
     m = lstm_core.make_cell(kind, 2, 3, seed=1)
     x = np.random.default_rng(1).standard_normal((3, 9, 2))
-    tr = trace(m, x, lengths=[9, 4, 1])
+    tr = trace(lstm_core.from_torch(m), x, lengths=[9, 4, 1])
     tr.save(tmp_path / "t.npz")
     back = Trace.load(tmp_path / "t.npz")
     assert (back.kind, back.variant, list(back)) == (tr.kind, tr.variant, list(tr))
@@ -163,13 +163,13 @@ def test_loading_a_file_that_is_not_a_trace_is_refused(tmp_path):
 def test_tidy_frame_has_one_row_per_step_unit_quantity():
     m = lstm_core.make_cell("lstm", 1, 2, seed=0)
     x = np.linspace(-1, 1, 4)[:, None]
-    tr = trace(m, x)
+    tr = trace(lstm_core.from_torch(m), x)
     df = tr.to_frame(["f", "h"])
     assert list(df.columns) == ["step", "unit", "quantity", "value"]
     assert len(df) == 2 * 4 * 2
     row = df[(df.quantity == "h") & (df.step == 3) & (df.unit == 1)]
     assert row.value.item() == pytest.approx(float(tr["h"][3, 1]))
-    batched = trace(m, np.stack([x, x]), lengths=[4, 2]).to_frame(["c"])
+    batched = trace(lstm_core.from_torch(m), np.stack([x, x]), lengths=[4, 2]).to_frame(["c"])
     assert list(batched.columns) == ["sequence", "step", "unit", "quantity", "value"]
     assert batched[(batched.sequence == 1) & (batched.step >= 2)].value.isna().all()
 
@@ -190,7 +190,7 @@ def test_tidy_csv_reads_back_as_the_tidy_frame(batched):
 
     m = lstm_core.make_cell("gru", 2, 3, seed=1)
     x = np.random.default_rng(2).standard_normal((2, 6, 2)).astype(np.float32)
-    tr = trace(m, x, lengths=[6, 4]) if batched else trace(m, x[0])
+    tr = trace(lstm_core.from_torch(m), x, lengths=[6, 4]) if batched else trace(lstm_core.from_torch(m), x[0])
     for names in (None, ["h", "pre_z"]):
         frame = tr.to_frame(names)
         data = tr.to_csv_bytes(names)
@@ -202,14 +202,14 @@ def test_tidy_csv_reads_back_as_the_tidy_frame(batched):
 
 def test_tidy_rows_counts_quantities_sequences_steps_and_units():
     m = lstm_core.make_cell("lstm", 1, 5, seed=0)
-    tr = trace(m, np.zeros((3, 7, 1)))
+    tr = trace(lstm_core.from_torch(m), np.zeros((3, 7, 1)))
     assert tr.tidy_rows == 10 * 3 * 7 * 5 == len(tr.to_frame())  # f i g c o h and 4 pre-activations
-    assert trace(m, np.zeros((7, 1))).tidy_rows == 10 * 7 * 5
+    assert trace(lstm_core.from_torch(m), np.zeros((7, 1))).tidy_rows == 10 * 7 * 5
 
 
 def test_tidy_csv_refuses_more_rows_than_max_rows_before_writing(monkeypatch):
     m = lstm_core.make_cell("rnn", 1, 4, seed=0)
-    tr = trace(m, np.zeros((2, 50, 1)))  # h and pre_h: 2 x 2 x 50 x 4 = 800 rows
+    tr = trace(lstm_core.from_torch(m), np.zeros((2, 50, 1)))  # h and pre_h: 2 x 2 x 50 x 4 = 800 rows
     assert len(tr.to_csv_bytes(max_rows=800).splitlines()) == 801
     message = (r"^a tidy CSV of this trace would have 800 rows "
                r"\(2 quantities x 2 sequence\(s\) x 50 steps x 4 units\); the limit is 799 rows \(max_rows\): "
@@ -223,7 +223,7 @@ def test_tidy_csv_refuses_more_rows_than_max_rows_before_writing(monkeypatch):
 
 def test_the_default_csv_limit_refuses_a_100000_step_trace():
     m = lstm_core.make_cell("lstm", 1, 32, seed=0)
-    tr = trace(m, np.zeros((100_000, 1), np.float32))
+    tr = trace(lstm_core.from_torch(m), np.zeros((100_000, 1), np.float32))
     assert tr.tidy_rows == 32_000_000
     with pytest.raises(LabError, match=r"would have 32,000,000 rows .*; the limit is 2,000,000 rows"):
         tr.to_csv_bytes()
@@ -239,23 +239,23 @@ def test_the_default_csv_limit_refuses_a_100000_step_trace():
 def test_bad_input_gets_a_specific_message(bad, message):
     m = lstm_core.make_cell("lstm", 2, 3, seed=0)
     with pytest.raises(LabError, match=message):
-        trace(m, bad)
+        trace(lstm_core.from_torch(m), bad)
 
 
 def test_bad_lengths_get_a_specific_message():
     m = lstm_core.make_cell("rnn", 1, 2, seed=0)
     with pytest.raises(LabError, match="between 1 and T=5"):
-        trace(m, np.zeros((2, 5, 1)), lengths=[5, 0])
+        trace(lstm_core.from_torch(m), np.zeros((2, 5, 1)), lengths=[5, 0])
     with pytest.raises(LabError, match="one per sequence"):
-        trace(m, np.zeros((2, 5, 1)), lengths=[5])
+        trace(lstm_core.from_torch(m), np.zeros((2, 5, 1)), lengths=[5])
     with pytest.raises(LabError, match="padded batch"):
-        trace(m, np.zeros((5, 1)), lengths=[5])
+        trace(lstm_core.from_torch(m), np.zeros((5, 1)), lengths=[5])
 
 
 def test_only_single_layer_unidirectional_networks_are_traced():
     with pytest.raises(LabError, match="num_layers=2"):
-        trace(torch.nn.LSTM(2, 3, num_layers=2), np.zeros((3, 2)))
+        trace(lstm_core.from_torch(torch.nn.LSTM(2, 3, num_layers=2)), np.zeros((3, 2)))
     with pytest.raises(LabError, match="bidirectional"):
-        trace(torch.nn.GRU(2, 3, bidirectional=True), np.zeros((3, 2)))
+        trace(lstm_core.from_torch(torch.nn.GRU(2, 3, bidirectional=True)), np.zeros((3, 2)))
     with pytest.raises(LabError, match="expected a torch.nn.LSTM, GRU or RNN; got Linear"):
-        trace(torch.nn.Linear(2, 3), np.zeros((3, 2)))
+        trace(lstm_core.from_torch(torch.nn.Linear(2, 3)), np.zeros((3, 2)))

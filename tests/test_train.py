@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core import LabError, SequenceModel, TrainConfig, load_model, make_cell, make_task, train
+from lstm_core import LabError, SequenceModel, TrainConfig, load_model, make_cell, make_task, sequence_model, train
 from lstm_core.metrics import evaluate, masked_loss
 from lstm_core.training import batch_loss, build_model
 
@@ -72,8 +72,8 @@ def test_the_time_budget_is_respected():
 
 
 def test_the_same_seed_trains_the_same_weights():
-    a = train(TrainConfig(**TINY, max_epochs=2, seed=5)).checkpoint.model.state_dict()
-    b = train(TrainConfig(**TINY, max_epochs=2, seed=5)).checkpoint.model.state_dict()
+    a = sequence_model(train(TrainConfig(**TINY, max_epochs=2, seed=5)).checkpoint).state_dict()
+    b = sequence_model(train(TrainConfig(**TINY, max_epochs=2, seed=5)).checkpoint).state_dict()
     for k in a:
         assert torch.equal(a[k], b[k]), k
 

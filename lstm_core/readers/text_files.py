@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._table import Table, check_limits, decode_utf8, strip_bom
-from .errors import LabError
+from ..errors import LabError
+from .table import Table, check_limits, decode_utf8, strip_bom
 
 _SHOWN = 5
 

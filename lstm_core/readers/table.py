@@ -1,12 +1,9 @@
-"""The parsed form every file format hands to readers.py, and the checks all formats share.
+"""The parsed form every file format hands to the readers package, and the checks all formats share.
 
 A Table holds a file's numbers as rows grouped by sequence, in step order: `values` (R, F) and `lengths`
 (B,), sequence b being rows sum(lengths[:b]) .. sum(lengths[:b+1]). Missing values (refuse, drop or
 forward-fill), infinities, the float32 range and the size limits are handled here once, whatever the
 format, and every message names the place with the format's own words (`place`, `feature`).
-
-The way out is here too: `csv_rows` writes numbers as CSV without a Python loop per row, for the
-exports of a read file (ReadResult.to_csv_bytes) and of a trace (Trace.to_csv_bytes).
 """
 
 from __future__ import annotations
@@ -16,8 +13,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from . import limits
-from .errors import LabError
+from .. import limits
+from ..errors import LabError
 
 BOM = b"\xef\xbb\xbf"
 # Largest padded batch a file may become, in float32 cells (limits.py), checked before anything is built.
@@ -230,40 +227,3 @@ def strip_bom(data: bytes, notes: list) -> bytes:
 
 
 # ---------------------------------------------------------------------------------------------- CSV out
-
-
-def csv_field(text: str) -> bytes:
-    """One text field as pandas writes it (QUOTE_MINIMAL): quoted when it holds a comma, quote or line break."""
-    if any(c in text for c in ',"\n\r'):
-        text = '"' + text.replace('"', '""') + '"'
-    return text.encode("utf-8")
-
-
-def csv_numbers(a: np.ndarray) -> np.ndarray:
-    """Numbers as CSV fields (numpy bytes, same shape): integers as they are, floats in numpy's shortest
-    form that reads back to the same value (a float32 reads back as that float32), NaN as an empty field."""
-    if a.dtype.kind == "f":
-        width = {2: 12, 4: 16}.get(a.dtype.itemsize, 32)  # the longest shortest-repr is 10, 15, 24 characters
-        s = a.astype(f"S{width}")
-        s[np.isnan(a)] = b""
-        return s
-    return a.astype("S21")  # the longest int64 is 20 characters
-
-
-def csv_rows(columns: list) -> bytes:
-    """Rows "a,b,c\\n" from columns of CSV fields: numpy bytes arrays (n,) or (n, k) for k fields, or one
-    bytes value for every row. The fields become one NUL-padded byte matrix whose padding is dropped,
-    so a million rows take a few numpy passes instead of a million Python calls."""
-    n = next(len(c) for c in columns if isinstance(c, np.ndarray))
-    blocks = []
-    for c in columns:
-        if isinstance(c, bytes):
-            field = np.broadcast_to(np.frombuffer(c, np.uint8), (n, 1, len(c)))
-        else:
-            c = np.ascontiguousarray(c).reshape(n, -1)
-            field = c.view(np.uint8).reshape(n, c.shape[1], c.dtype.itemsize)
-        sep = np.full((n, field.shape[1], 1), ord(","), np.uint8)
-        blocks.append(np.concatenate([field, sep], axis=2).reshape(n, -1))  # each field, then a comma
-    m = np.concatenate(blocks, axis=1)
-    m[:, -1] = ord("\n")  # the last comma ends the row
-    return m[m != 0].tobytes()

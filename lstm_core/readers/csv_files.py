@@ -20,8 +20,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ._table import BOM, Table, check_limits, decode_utf8, head_bytes, undecodable
-from .errors import LabError
+from ..errors import LabError
+from .table import BOM, Table, check_limits, decode_utf8, head_bytes, undecodable
 
 _DELIMITERS = (",", ";", "\t", "|")
 _SAMPLE_BYTES = 1 << 16

@@ -17,8 +17,8 @@ import json
 
 import numpy as np
 
-from ._table import Table, check_limits, decode_utf8, strip_bom
-from .errors import LabError
+from ..errors import LabError
+from .table import Table, check_limits, decode_utf8, strip_bom
 
 _KEYS = ("sequences", "feature_names", "sequence_ids")
 

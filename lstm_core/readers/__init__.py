@@ -4,8 +4,9 @@
     result.x          # (B, T, F) float32, zero-padded past result.lengths
     result.notes      # what was done, in words a user reads
 
-The format comes from the file name's extension (FORMATS); each format module (_csv, _npy, _json,
-_text) turns the file into a Table of rows grouped by sequence, and the steps every format shares run
+The format comes from the file name's extension: FORMATS is the one table of formats, each with its
+description and its reader. Each format module (csv_files, numpy_files, json_files, text_files) turns
+the file into a Table of rows grouped by sequence (table.py), and the steps every format shares run
 here once: missing and non-finite values (_table.settle), size limits, the feature count the model
 expects, padding and normalisation. Any failure, including pandas', numpy's and zipfile's own errors,
 reaches the caller as a LabError that starts with the file name.
@@ -23,35 +24,54 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import _csv, _json, _npy, _text
-from ._table import BOM, Table, check_limits, csv_field, csv_numbers, csv_rows, head_bytes, sequence_label, settle
-from .errors import LabError, choose
-from .limits import MAX_CELLS, MAX_EXPORT_ROWS, MAX_STEPS
-from .normalise import NORMALISATIONS, Normalisation, fit_normalisation
+from ..csv_text import csv_field, csv_numbers, csv_rows
+from ..errors import LabError, choose
+from ..limits import MAX_CELLS, MAX_EXPORT_ROWS, MAX_STEPS
+from ..normalise import NORMALISATIONS, Normalisation, fit_normalisation
+from . import csv_files, json_files, numpy_files, text_files
+from .table import BOM, Table, check_limits, head_bytes, sequence_label, settle
 
-__all__ = ["FORMATS", "NAN_POLICIES", "ReadOptions", "ReadResult", "pad_sequences", "read_sequences", "unpad"]
+__all__ = ["FORMATS", "NAN_POLICIES", "Format", "ReadOptions", "ReadResult", "pad_sequences", "read_sequences",
+           "unpad"]
 
-FORMATS = {
-    ".csv": "comma-separated numbers (; tab | also sniffed), header optional, one row per step; "
-            "a sequence_id column splits sequences, a date column can be the time index",
-    ".tsv": "tab-separated numbers, read like .csv",
-    ".npy": "a NumPy array of numbers: (T,), (T, F) or (N, T, F); never unpickled",
-    ".npz": "a NumPy archive: one array, or 'x' (+ 'lengths'), or one array per sequence",
-    ".json": 'numbers [1, 2], steps [[1, 2], [3, 4]], sequences [[[1], [2]], [[3]]] or {"sequences": [...]}',
-    ".txt": "UTF-8 text: each character is one step, one-hot over the vocabulary",
+
+@dataclass(frozen=True)
+class Format:
+    """A file format: its name in a ReadResult, what a person may give, and its reader."""
+
+    name: str
+    description: str
+    read: Callable[..., Table]  # read(data, source, options) -> Table
+    reads_paths: bool = False  # the reader opens a path itself (pandas reads a CSV file faster than bytes)
+
+
+FORMATS = {  # by extension
+    ".csv": Format("csv", "comma-separated numbers (; tab | also sniffed), header optional, one row per step; "
+                   "a sequence_id column splits sequences, a date column can be the time index",
+                   partial(csv_files.read_csv, default_delimiter=","), reads_paths=True),
+    ".tsv": Format("tsv", "tab-separated numbers, read like .csv", partial(csv_files.read_csv, default_delimiter="\t"),
+                   reads_paths=True),
+    ".npy": Format("npy", "a NumPy array of numbers: (T,), (T, F) or (N, T, F); never unpickled",
+                   numpy_files.read_npy),
+    ".npz": Format("npz", "a NumPy archive: one array, or 'x' (+ 'lengths'), or one array per sequence",
+                   numpy_files.read_npz),
+    ".json": Format("json", 'numbers [1, 2], steps [[1, 2], [3, 4]], sequences [[[1], [2]], [[3]]] or '
+                    '{"sequences": [...]}', json_files.read_json),
+    ".txt": Format("text", "UTF-8 text: each character is one step, one-hot over the vocabulary", text_files.read_text),
 }
 NAN_POLICIES = {
     "refuse": "stop at the first missing value and say where it is",
     "drop": "drop every step that has a missing value",
     "ffill": "carry the previous value forward (a leading gap takes the first value)",
 }
-_FORMAT = {".csv": "csv", ".tsv": "tsv", ".npy": "npy", ".npz": "npz", ".json": "json", ".txt": "text"}
 _SNIFF_BYTES = 1 << 16
 
 
@@ -221,20 +241,15 @@ def _read(data: bytes | Path, source: str, options: ReadOptions) -> ReadResult:
                            f"the limit is {options.max_bytes / 2**20:.1f} MB (max_bytes)")
         if size == 0:
             raise LabError("the file is empty (0 bytes)")
-        tabular = ext in (".csv", ".tsv")
-        if not isinstance(data, bytes) and not tabular:
-            data = data.read_bytes()  # pandas reads CSV paths itself, faster than from memory
+        fmt = FORMATS[ext]
+        if not isinstance(data, bytes) and not fmt.reads_paths:
+            data = data.read_bytes()
         head = head_bytes(data, _SNIFF_BYTES)
     except OSError as e:
         raise LabError(f"cannot read the file: {e.strerror or e}") from None
     if size <= len(head) and not head.removeprefix(BOM).strip():
         raise LabError(f"the file contains only whitespace ({size} bytes)")
-    if tabular:
-        table = _csv.read_csv(data, source, options, "\t" if ext == ".tsv" else ",")
-    else:
-        table = {".npy": _npy.read_npy, ".npz": _npy.read_npz, ".json": _json.read_json,
-                 ".txt": _text.read_text}[ext](data, source, options)
-    return _finish(table, _FORMAT[ext], source, options)
+    return _finish(fmt.read(data, source, options), fmt.name, source, options)
 
 
 def _finish(table: Table, fmt: str, source: str, options: ReadOptions) -> ReadResult:

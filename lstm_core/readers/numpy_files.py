@@ -21,8 +21,8 @@ import zlib
 
 import numpy as np
 
-from ._table import MAX_CELLS, Table, check_limits, check_size
-from .errors import LabError
+from ..errors import LabError
+from .table import MAX_CELLS, Table, check_limits, check_size
 
 _X_KEYS = ("x", "lengths", "feature_names", "sequence_ids")
 # .npz members are decompressed in memory: the total may be at most this many times the file size limit.

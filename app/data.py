@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 import lstm_core
-from lstm_core.analysis import memory_curve
+from lstm_core.analysis import MemoryCurve, memory_curve, memory_span
 from lstm_core.checkpoint import Checkpoint
 
 from . import figures, trace_payload
@@ -40,6 +40,16 @@ SAMPLE_FILES = {p.name: p for p in sorted(SEQUENCES.iterdir())
 def manifest() -> dict:
     path = MODELS / "manifest.json"
     return json.loads(path.read_text()) if path.exists() else {"models": []}
+
+
+def held_out(ck: Checkpoint) -> dict | None:
+    """The manifest's held-out score of a shipped checkpoint (None for any other model, and for a shipped one
+    run with another variant's equations: the score belongs to the weights as trained)."""
+    task = (ck.task or {}).get("name")
+    if task is None or shipped(task, ck.kind) is None or ck is not load_shipped(task, ck.kind):
+        return None
+    name = SHIPPED_MODELS[(task, ck.kind)].name
+    return next((m["held_out"] for m in manifest()["models"] if m["file"] == name), None)
 
 
 def shipped(task: str, kind: str) -> Path | None:
@@ -74,6 +84,9 @@ class Example:
     feature_names: tuple
     description: str
     target: str  # what the right answer is, in words
+    question: str = ""  # the task as one plain question (TaskData.question)
+    y: np.ndarray | None = None  # the task's target for this sequence (TaskData.y[0]), read-only
+    scored: np.ndarray | None = None  # (T,) bool, the steps the task scores, read-only
 
 
 @cached(max_mb=128)
@@ -95,7 +108,8 @@ def example(task: str, seed: int, params: dict, normalisation: dict | None) -> E
         target = f"{int((y >= 0).sum())} scored steps"
     return Example(frozen(np.asarray(x, np.float32)), frozen(np.asarray(raw, np.float32)),
                    tuple(int(t) for t in np.flatnonzero(data.marks[0])), tuple(data.feature_names),
-                   data.description, target)
+                   data.description, target, data.question, frozen(np.array(y)),
+                   frozen(np.asarray(data.loss_mask[0, :T], bool)))
 
 
 @cached(max_mb=512)
@@ -104,13 +118,48 @@ def trace(model: Checkpoint, x: np.ndarray) -> lstm_core.Trace:
 
 
 @cached(max_mb=32)
+def curve(model: Checkpoint, x: np.ndarray, step: int, feature: int) -> MemoryCurve:
+    """How much a nudge of input `feature` at `step` changes the model's states at every step."""
+    return memory_curve(model, x, step, feature)
+
+
+@cached(max_mb=32)
 def memory_spec(main: Checkpoint, rnn: Checkpoint, x: np.ndarray, step: int, feature: int) -> dict:
     """The memory chart for a nudge at `step` (the current-step marker is moved by figures.at_step)."""
-    m = memory_curve(main, x, step, feature)
-    r = memory_curve(rnn, x, step, feature)
+    m = curve(main, x, step, feature)
+    r = curve(rnn, x, step, feature)
     name = main.kind.upper()
     curves = {f"{name} h_t": m.h, **({f"{name} C_t": m.c} if m.c is not None else {}), "RNN h_t": r.h}
     return figures.memory_chart(curves, step, x.shape[0])
+
+
+@cached(max_mb=8)
+def outcome(model: Checkpoint, x: np.ndarray, y: np.ndarray, scored: np.ndarray) -> lstm_core.outcome.Outcome:
+    """The model's answers on x next to the right ones (its head applied to its trace; lstm_core.outcome)."""
+    return lstm_core.outcome.outcome(model, trace(model, x)["h"], y, scored, model.task)
+
+
+@cached(max_mb=1)
+def memory_spans(main: Checkpoint, rnn: Checkpoint, x: np.ndarray, step: int) -> tuple:
+    """How long a nudge of the input at `step` is felt: in the main model's memory state (an LSTM's C_t) and in
+    the RNN's h_t (lstm_core.analysis.memory_span)."""
+    spans = []
+    for model in (main, rnn):
+        change = curve(model, x, step, 0)
+        spans.append(memory_span(change.c if model.network.cell.memory == "c" else change.h, step))
+    return tuple(spans)
+
+
+@cached(max_mb=16)
+def text_view(model: Checkpoint, x: np.ndarray, feature_names: tuple, key: str, unit: int) -> dict:
+    """The text view's message: the input's characters coloured by `unit`'s `key` (c or h) over the
+    quantity's heatmap range."""
+    tr = trace(model, x)
+    q = lstm_core.CELLS[model.kind].quantity(key)
+    lo, hi = figures.colour_range(q, tr[key])
+    from .story import model_name, text_of, text_view_data
+
+    return text_view_data(text_of(x, feature_names), tr[key][:, unit], q, lo, hi, model_name(model), unit)
 
 
 @cached(max_mb=1)
@@ -121,9 +170,12 @@ def ranges(model: Checkpoint, x: np.ndarray) -> dict:
 
 @cached(max_mb=256)
 def payload(main: Checkpoint, rnn: Checkpoint, x: np.ndarray, raw: np.ndarray, feature_names: tuple,
-            marks: tuple, title: str) -> bytes:
-    """The trace view's message: both models' traces of `x`, drawn over `raw` (x in the data's units)."""
+            marks: tuple, title: str, right: np.ndarray | None = None, answer_names: tuple = (),
+            show_input: bool = True) -> bytes:
+    """The trace view's message: both models' traces of `x`, drawn over `raw` (x in the data's units), and
+    `right` (T, models), the probability each model gives the right answer at the scored steps, if any."""
     main_tr, rnn_tr = trace(main, x), trace(rnn, x)
-    panels = figures.trace_panels(main_tr, rnn_tr, raw, feature_names)
-    view_id = hashlib.blake2b(key_of((main, rnn, x, raw)).encode(), digest_size=6).hexdigest()
+    answers = None if right is None else figures.answers_panel(right, answer_names)
+    panels = figures.trace_panels(main_tr, rnn_tr, raw, feature_names, answers, show_input)
+    view_id = hashlib.blake2b(key_of((main, rnn, x, raw, right, show_input)).encode(), digest_size=6).hexdigest()
     return trace_payload.encode(panels, main_tr.steps, marks=marks, title=title, view_id=view_id)

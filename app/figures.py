@@ -63,10 +63,26 @@ def input_panel(raw: np.ndarray, feature_names: tuple) -> Panel:
                  units="input value", row_label="feature", row_names=tuple(feature_names), unknown_steps=unknown)
 
 
-def trace_panels(main: lstm_core.Trace, rnn: lstm_core.Trace, raw: np.ndarray, feature_names: tuple) -> list[Panel]:
-    """Input, every quantity of the main model in the seed's order, then the vanilla RNN's h_t."""
-    return ([input_panel(raw, feature_names)] + [quantity_panel(main, k) for k in main.quantities]
-            + [quantity_panel(rnn, "h", prefix="rnn_", note="the same input through a vanilla RNN")])
+def answers_panel(right: np.ndarray, names: tuple) -> Panel:
+    """The probability each model gives the right answer at every scored step: right (T, models), NaN where
+    the task scores nothing."""
+    return Panel("answers", "P(right)  the models' answers", "how sure each model is of the right answer, "
+                 "at the steps the task scores", right, kind="lines", vmin=0.0, vmax=1.0,
+                 units="probability of the right answer", row_label="model", row_names=tuple(names))
+
+
+def trace_panels(main: lstm_core.Trace, rnn: lstm_core.Trace, raw: np.ndarray, feature_names: tuple,
+                 answers: Panel | None = None, show_input: bool = True) -> list[Panel]:
+    """The story first: the input, the main model's memory (an LSTM's C_t) right above the vanilla RNN's h_t,
+    the models' answers over time (if the task scores steps), then the main model's other quantities in the
+    seed's order. A text input is shown as text by the page (show_input=False), not as a one-hot matrix."""
+    memory = lstm_core.CELLS[main.kind].memory
+    label = lstm_core.CELLS[main.kind].label
+    return ([input_panel(raw, feature_names)] * show_input
+            + [quantity_panel(main, memory, note=f"the {label}'s memory · compare it with the RNN's just below")]
+            + [quantity_panel(rnn, "h", prefix="rnn_", note="the same input through a vanilla RNN: its only memory")]
+            + ([answers] if answers is not None else [])
+            + [quantity_panel(main, k) for k in main.quantities if k != memory])
 
 
 def heatmap_figure(tr: lstm_core.Trace, key: str, step: int | None = None, max_columns: int = 2000):
@@ -114,6 +130,28 @@ def memory_chart(curves: dict, nudged: int, steps: int) -> dict:
     cursor = alt.Chart().mark_rule(strokeWidth=2, color="#d62728").encode(x=alt.datum(0))
     return ((lines + nudge + cursor).properties(height=260).configure_axis(labelFontSize=13, titleFontSize=14)
             .to_dict())
+
+
+def forecast_chart(history: np.ndarray, truth: np.ndarray, forecasts: dict) -> dict:
+    """The forecast against the truth: the input's last steps, then the right values and each model's forecast
+    over the horizon, as a Vega-Lite spec. history (k,), truth (h,), forecasts {name: (h,)}; steps are
+    numbered from the last input step, 0."""
+    import altair as alt  # lazily, as memory_chart
+
+    k = len(history)
+    rows = [{"step": int(t - k + 1), "value": float(v), "series": "input"} for t, v in enumerate(history)]
+    rows += [{"step": int(t + 1), "value": float(v), "series": "right answer"} for t, v in enumerate(truth)]
+    for name, values in forecasts.items():
+        rows += [{"step": int(t + 1), "value": float(v), "series": f"{name} forecast"} for t, v in enumerate(values)]
+    names = ["input", "right answer", *(f"{n} forecast" for n in forecasts)]
+    palette = ["#777777", "#000000", *(MODEL_COLOURS.get(f"{n} h_t", "#0072b2") for n in forecasts)]
+    chart = alt.Chart(alt.Data(values=rows)).mark_line(point=True, strokeWidth=2.5).encode(
+        x=alt.X("step:Q", title="steps after the last input"), y=alt.Y("value:Q", title="signal value"),
+        color=alt.Color("series:N", scale=alt.Scale(domain=names, range=palette), title=None,
+                        legend=alt.Legend(orient="top", labelFontSize=14)),
+        strokeDash=alt.StrokeDash("series:N", title=None, legend=alt.Legend(orient="top", labelFontSize=14)),
+        tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".3f")])
+    return chart.properties(height=220).configure_axis(labelFontSize=13, titleFontSize=14).to_dict()
 
 
 def at_step(spec: dict, step: int) -> dict:

@@ -1,22 +1,83 @@
-"""Sections of the Explore page below the stepping view: memory at a glance, the file preview, downloads."""
+"""Sections of the Explore page: the story on top (answers and memory in words), and below the stepping
+view memory at a glance, the file preview, downloads and the seed notes."""
 
 from __future__ import annotations
 
 import json
 
+import numpy as np
 import streamlit as st
 
+import lstm_core
 from lstm_core.limits import MAX_EXPORT_ROWS
 
-from . import data, figures
+from . import data, figures, story
 from . import state as S
-from .cache import key_of
+from .cache import frozen, key_of
+from .components import text_view
 from .selection import Selection
 from .step_view import feature_label
 from .stepping import step_follower
 from .text import plain
 
 K = S.KEYS
+
+
+def answers(sel: Selection, outs: tuple) -> tuple[np.ndarray | None, tuple]:
+    """(T, 2) the probability each model gives the right answer at the scored steps of a per-step task, for the
+    trace view's answers panel, and the models' names; (None, ()) when there is no such panel."""
+    if any(o is None or o.readout != "per_step" for o in outs):
+        return None, ()
+    right = np.stack([story.scored_probability(o, sel.y) for o in outs], 1)
+    return frozen(right), tuple(story.model_name(m) for m in (sel.main, sel.rnn))
+
+
+def story_band(sel: Selection, outs: tuple) -> None:
+    """The first lines of the page: the task as a question (the models' technical names on hover), the right
+    answer beside each model's, warnings for a model that fails its task, and the sentence on memory."""
+    technical = f"{sel.title}. Input: {sel.what}"
+    band = st.container(key="story")
+    band.markdown("#### " + plain(sel.question or sel.title), help=plain(technical, limit=600))
+    main_out, rnn_out = outs
+    cards = [story.truth_card(main_out or rnn_out, sel.target),
+             story.card(sel.main, main_out, data.held_out(sel.main)),
+             story.card(sel.rnn, rnn_out, data.held_out(sel.rnn))]
+    for col, c in zip(band.columns([0.8, 1.2, 1.5]), cards, strict=True):
+        mark = {"right": " :green[✓ right]", "wrong": " :red[✗ wrong]"}.get(c.verdict, "")
+        text = f"**{plain(c.who)}**{mark}  \n{plain(c.says)}"
+        if c.warning:
+            text += f"  \n:orange[⚠ {plain(c.warning)}]"
+        col.markdown(text, help=plain(c.detail) if c.detail else None)
+    marked = bool(sel.marks)
+    spans = data.memory_spans(sel.main, sel.rnn, sel.x, min(sel.marks[0], sel.steps - 1) if marked else 0)
+    band.markdown(plain(story.sentence(sel.main, sel.rnn, spans, sel.steps, marked)))
+
+
+def forecast(sel: Selection, outs: tuple) -> None:
+    """A forecasting task's answer drawn: the input's last steps, the right values and each model's forecast."""
+    if any(o is None or o.readout != "final" or o.loss != "mse" or len(o.said) < 2 for o in outs):
+        return
+    names = [sel.main.network.cell.label, sel.rnn.network.cell.label]  # short: they name the legend's lines
+    spec = figures.forecast_chart(sel.raw[-30:, 0], np.ravel(sel.y),
+                                  {n: o.outputs[-1] for n, o in zip(names, outs, strict=True)})
+    st.markdown("##### The forecast against the truth")
+    st.vega_lite_chart(spec, width="stretch")
+
+
+def text(sel: Selection) -> bool:
+    """A text input as its characters, coloured by the shown unit's C_t or h_t; False if x is not text."""
+    if story.text_of(sel.x, sel.feature_names) is None:
+        return False
+    keys = [k for k in ("c", "h") if k in lstm_core.CELLS[sel.main.kind].keys]
+    if st.session_state[K.text_colour] not in keys:
+        st.session_state[K.text_colour] = keys[-1]
+    unit = min(int(st.session_state[K.unit]), sel.main.hidden_size - 1)
+    key = st.session_state[K.text_colour]
+    text_view(data.text_view(sel.main, sel.x, sel.feature_names, key, unit), K.text_view)
+    st.radio("Colour the text by", keys, key=K.text_colour, horizontal=True, label_visibility="collapsed",
+             format_func=lambda k: f"colour by {lstm_core.CELLS[sel.main.kind].quantity(k).symbol} "
+                                   f"({lstm_core.CELLS[sel.main.kind].quantity(k).name}) of the unit shown")
+    return True
 
 
 @st.fragment

@@ -29,6 +29,10 @@ class Selection:
     what: str  # one sentence on the input
     target: str  # the right answer, if known
     messages: tuple = ()  # notes for the user (e.g. why a random model was used)
+    task: str = ""  # the task the input belongs to ("" for a file)
+    question: str = ""  # the task as one plain question
+    y: np.ndarray | None = None  # the right answer for a generated example (TaskData.y of its sequence)
+    scored: np.ndarray | None = None  # (T,) bool, where the task scores an answer
 
     @property
     def steps(self) -> int:
@@ -103,7 +107,8 @@ def current() -> Selection:
             messages.append("The file is read with the model's own training normalisation.")
         names, marks = tuple(uploaded.feature_names), ()
         what = f"your file {uploaded.source} (sequence {uploaded.sequence_ids[b]}, {n} steps)"
-        target = ""
+        target, question, y, scored, input_task = "", f"Your file {uploaded.source}, sequence " \
+            f"{uploaded.sequence_ids[b]}: what do the gates do with it?", None, None, ""
     else:
         main = _main_model(task, _task_inputs(task, "lstm"), messages)
         own = main.task is not None and main.task.get("name") == task  # the model's own task: its settings
@@ -115,10 +120,25 @@ def current() -> Selection:
         norm = None if main.normalisation is None else main.normalisation.to_dict()
         ex = data.example(task, int(ss[S.KEYS.example_seed]), params, norm)
         x, raw, names, marks = ex.x, ex.raw, ex.feature_names, ex.marks
-        what, target = ex.description, ex.target
+        what, target, question, input_task = ex.description, ex.target, ex.question, task
+        y, scored = (ex.y, ex.scored) if own else (None, None)  # another task's model answers another question
     variant = ss[S.KEYS.variant]
     if variant != main.variant and variant in main.network.cell.variants:
+        trained = main.variant
         main = data.as_variant(main, variant)
+        if main.network.cell.variants[variant].peephole:
+            messages.append(f"The peephole variant adds weights p_i, p_f, p_o that these {trained} weights were "
+                            "trained without. They start at zero, so this LSTM computes exactly what the "
+                            f"{trained} one does: a peephole model needs peephole training.")
     rnn = _rnn_beside(main, (main.task or {}).get("name", task))
     return Selection(main, rnn, frozen(np.asarray(x, np.float32)), frozen(np.asarray(raw, np.float32)),
-                     tuple(names), tuple(marks), what, target, tuple(messages))
+                     tuple(names), tuple(marks), what, target, tuple(messages), input_task, question, y, scored)
+
+
+def outcomes(sel: Selection) -> tuple:
+    """Each model's answers on a generated example of its own task (None where there is no answer to judge)."""
+    if sel.y is None:
+        return None, None
+    return tuple(data.outcome(m, sel.x, sel.y, sel.scored)
+                 if m.head is not None and (m.task or {}).get("name") == sel.task else None
+                 for m in (sel.main, sel.rnn))

@@ -81,6 +81,7 @@ SCHEMA = {
     "playing": Field(False),
     "speed": Field(5, choices=SPEEDS),  # steps per second while playing
     "layer_view": Field(False),  # the step in numbers for every unit (vectors) instead of one unit
+    "text_colour": Field("c", choices=("c", "h"), url=True),  # a text input coloured by C_t or h_t
     "nudge_feature": Field(0, lo=0),
     "nudge_step": Field(0, lo=0),  # reset to the first marked step whenever the input changes
     # Uploads: the last good ones stay until a new good one arrives
@@ -93,7 +94,7 @@ SCHEMA = {
 # File uploaders: widget keys that session state cannot be given values for.
 FILE_WIDGETS = ("sequence_upload", "model_upload")
 # Components: their keys, here so that no page spells them.
-COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower")
+COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower", "text_view")
 KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS)})  # K.task == "task"
 URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 

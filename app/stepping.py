@@ -37,9 +37,9 @@ import streamlit as st
 
 import lstm_core
 
-from . import data, step_view
+from . import data, step_view, story
 from . import state as S
-from .selection import Selection
+from .selection import Selection, outcomes
 
 K = S.KEYS
 FRAME_SECONDS = 0.1  # the play timer's period: at most 10 redraws a second, whatever the speed
@@ -137,8 +137,9 @@ def view(sel: Selection, t: int, j: int) -> dict:
     rj = min(j, sel.rnn.hidden_size - 1)
     x_text = step_view.x_label(s["x"], sel.feature_names)
     main, rnn = sel.main.network, sel.rnn.network
+    answers = story.step_answers((sel.main, sel.rnn), outcomes(sel), sel.y, t)
     return {
-        "heading": f"The step in numbers: t = {t}", "t": t, "unit": j,
+        "heading": f"The step in numbers: t = {t}", "t": t, "unit": j, "answers": answers,
         "blocks": [{"name": main.kind, "equations": step_view.equations(main, s, j)},
                    {"name": rnn.kind, "caption": f"The vanilla RNN beside it, unit {rj}:",
                     "equations": step_view.equations(rnn, rs, rj)}],

@@ -12,6 +12,9 @@ import streamlit as st  # noqa: E402
 from app import state as S  # noqa: E402
 
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
+# Our one stylesheet (a constant: no user string is ever part of it). Streamlit's default top padding is
+# ~6rem (the toolbar needs 3.75rem); the first screen needs that room for the answers and the memory panels.
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.75rem;}</style>")
 S.init()  # every page has the session-state schema (and the link's values) before it draws
 pages = [
     st.Page(str(ROOT / "app" / "pages" / "explore.py"), title="Explore", url_path="explore", default=True,

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lstm_core.metrics import better  # noqa: E402
+from lstm_core.scores import better  # noqa: E402
 from lstm_core.training import TrainConfig, train  # noqa: E402
 
 EXPERIMENTS = [  # task, extra config, metric threshold the LSTM must reach, the RNN must not

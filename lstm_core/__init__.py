@@ -18,7 +18,7 @@ _EXPORTS = {
     "GRU": "cells", "LSTM": "cells", "RNN": "cells", "SequenceModel": "cells", "kind_of": "cells",
     "make_cell": "cells", "params_of": "cells",
     "LabError": "errors",
-    "METRICS": "metrics", "evaluate": "metrics",
+    "METRICS": "scores", "evaluate": "scores", "skill": "scores", "solves": "scores",
     "load_model": "models", "model_bytes": "models", "random_model": "models", "save_model": "models",
     "from_state_dict": "torch_files",
     "NORMALISATIONS": "normalise", "Normalisation": "normalise", "fit_normalisation": "normalise",

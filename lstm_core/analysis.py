@@ -38,3 +38,33 @@ def memory_curve(model, x, step: int, feature: int = 0, eps: float = 1.0) -> Mem
     dc = np.linalg.norm(tr["c"][1].astype(np.float64) - tr["c"][0], axis=1) if "c" in tr else None
     return MemoryCurve(step, feature, float(eps), dh, dc)
 
+
+
+FELT = 0.01  # a nudge is still felt while the change is at least this fraction of its largest value
+
+
+@dataclass(frozen=True)
+class MemorySpan:
+    step: int  # the nudged step
+    peak: float  # the largest change, at or after the nudged step
+    last_felt: int  # the last step whose change is at least FELT x peak (before the first that falls below)
+    to_the_end: bool  # still felt at the last step
+
+    @property
+    def steps(self) -> int:
+        """How many steps after the nudge it is still felt."""
+        return self.last_felt - self.step
+
+
+def memory_span(change: np.ndarray, step: int, felt: float = FELT) -> MemorySpan:
+    """How long a nudge at `step` is felt in a change curve (MemoryCurve.h or .c): from the nudge until the
+    change first falls below `felt` x its peak. A change of zero (an input the model ignores) is felt for
+    no step."""
+    change = np.asarray(change, np.float64)
+    after = change[step:]
+    peak = float(after.max()) if after.size else 0.0
+    if peak <= 0:
+        return MemorySpan(step, 0.0, step, False)
+    below = np.flatnonzero(after[1:] < felt * peak)
+    last = step + (int(below[0]) if below.size else len(after) - 1)
+    return MemorySpan(step, peak, last, not below.size)

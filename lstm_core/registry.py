@@ -61,6 +61,7 @@ class CellKind:
     torch_class: str | None  # the torch.nn class with this kind's weights, or None (no torch twin)
     diagram: str | None  # assets/diagrams/{diagram}.svg, or None
     forget_gate: str | None = None  # the block whose initial bias training sets (TrainConfig.forget_bias)
+    memory: str = "h"  # the state that carries memory from step to step (LSTM: the cell state c)
     variants: dict[str, Variant] = field(default_factory=lambda: {"vanilla": Variant("vanilla", "as defined")})
     nonlinearities: tuple[str, ...] = ("tanh",)
 
@@ -133,7 +134,7 @@ LSTM = CellKind(
     latex=(r"f_t = \sigma(W_f\,[h_{t-1}, x_t] + b_f)", r"i_t = \sigma(W_i\,[h_{t-1}, x_t] + b_i)",
            r"\tilde C_t = \tanh(W_c\,[h_{t-1}, x_t] + b_c)", r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t",
            r"o_t = \sigma(W_o\,[h_{t-1}, x_t] + b_o)", r"h_t = o_t \odot \tanh(C_t)"),
-    forget_gate="f",
+    forget_gate="f", memory="c",
     variants={v.name: v for v in (
         Variant("vanilla", "standard LSTM, as torch.nn.LSTM"),
         Variant("peephole", "gates also see the cell state through diagonal peephole weights p_i, p_f, p_o",

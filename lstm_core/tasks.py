@@ -54,6 +54,7 @@ class TaskData:
     output_names: tuple  # one per output or class
     marks: np.ndarray = field(repr=False)  # (N, T) bool, the steps that carry what must be remembered
     params: dict = field(default_factory=dict)  # every generator parameter, JSON-serialisable
+    question: str = ""  # the task as one plain question, e.g. "Can it add two numbers marked 90 steps apart?"
 
 
 @dataclass(frozen=True)
@@ -165,6 +166,7 @@ def _adding(n: int, length: int | None = None, seed: int = 0) -> TaskData:
         description=(f"Among {T} random values two are marked, one in each half; at the end output "
                      f"their sum. The first marked value must be held for up to {T - 1} steps "
                      "while every unmarked value is ignored."),
+        question=f"Add two marked numbers out of {T}, holding the first until the end",
         feature_names=("value", "marker"), output_names=("sum",), marks=marks,
         params={"n": n, "length": T, "seed": seed})
 
@@ -214,6 +216,7 @@ def _copy(n: int, length: int | None = None, seed: int = 0, *, k: int = 5, alpha
         description=(f"See {k} symbols (of {A}), wait through {delay} blank steps, then at the go cue "
                      f"write the {k} symbols back in order: each must be held for {k + delay + 1} "
                      "steps."),
+        question=f"Hold {k} symbols through {delay} blank steps, then write them back in order",
         feature_names=(*letters, "blank", "go"), output_names=letters, marks=marks,
         params={"n": n, "length": T, "seed": seed, "k": k, "alphabet": A, "delay": delay})
 
@@ -246,6 +249,7 @@ def _sine(n: int, length: int | None = None, seed: int = 0, *, horizon: int = 10
         readout="final", loss="mse", n_outputs=horizon, metric="rmse", baseline=baseline,
         description=(f"Read {T} steps of a noisy sine wave and predict its next {horizon} clean values. "
                      "The model needs the wave's recent phase and frequency, not a long memory."),
+        question=f"Forecast a noisy sine wave {horizon} steps ahead from its last {T} steps",
         feature_names=("signal",), output_names=tuple(f"t+{h}" for h in range(1, horizon + 1)),
         marks=np.zeros((n, T), dtype=bool),
         params={"n": n, "length": T, "seed": seed, "horizon": horizon, "noise": noise,
@@ -280,6 +284,7 @@ def _spike(n: int, length: int | None = None, seed: int = 0, *, min_length: int 
         description=(f"Sequences of {min_length} to {T} noisy steps; half have one large spike in their "
                      "first quarter. When the cue fires at the last step, say whether there was a "
                      f"spike: one event must be remembered for up to {T - 1} steps."),
+        question="Was there a spike early on? Say so at the very end",
         feature_names=("signal", "cue"), output_names=("no spike", "spike"), marks=marks,
         params={"n": n, "length": T, "seed": seed, "min_length": min_length})
 
@@ -333,6 +338,7 @@ def _anomaly(n: int, length: int | None = None, seed: int = 0, *, faults: tuple 
                      f"({', '.join(faults) or 'none'}) "
                      "are injected. A spike or shift shows in the value itself, a frozen (flat) "
                      "stretch only against the last few steps, so a short memory suffices."),
+        question="Flag the faulty steps of a noisy signal as they happen",
         feature_names=("signal",), output_names=("normal", "anomaly"), marks=labels,
         params={"n": n, "length": T, "seed": seed, "faults": faults, "fault_rate": fault_rate,
                 "noise": noise})
@@ -377,6 +383,7 @@ def _charlm(n: int, length: int | None = None, seed: int = 0) -> TaskData:
         metric="perplexity", baseline=float(np.exp(-np.sum(p * np.log(p)))),
         description=(f"Read {T} characters of American founding documents and predict each next "
                      "character. Remembering the current word and sentence lowers the perplexity."),
+        question="Read English text and guess every next character",
         feature_names=vocab, output_names=vocab, marks=np.zeros((n, T), dtype=bool),
         params={"n": n, "length": T, "seed": seed})
 

@@ -22,9 +22,10 @@ from .bridge import checkpoint_of, sequence_model
 from .cells import SequenceModel, make_cell
 from .checkpoint import Checkpoint
 from .errors import LabError, choose
-from .metrics import better, evaluate, latency_per_step, masked_loss
+from .metrics import latency_per_step, masked_loss
 from .normalise import Normalisation, fit_normalisation
 from .registry import CELLS, VARIANTS, cell_kind
+from .scores import better, evaluate
 from .tasks import TASKS, TaskData, make_task
 
 NORMALISE_CHOICES = ("auto", "none", "zscore", "minmax")

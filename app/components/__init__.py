@@ -1,4 +1,4 @@
-"""Our small Streamlit views (st.components.v2, no build step): the trace view and the step view.
+"""Our small Streamlit views (st.components.v2, no build step): the trace view, the step view, the text view.
 
 The trace view draws every heatmap once on a canvas and owns the cursor; the step view shows the step's
 equations and cell diagrams, with the numbers the step bridge brings. The step bridge and the step
@@ -37,6 +37,15 @@ def trace_view(payload: bytes, key: str):
     """Mount the trace view with a message from app.trace_payload.encode (sent once; unchanged bytes are
     not re-sent by Streamlit on later runs)."""
     return _trace_view(data=payload, key=key, height="content")
+
+
+_text_view = st.components.v2.component(
+    "lstmlab_text_view", js=(_HERE / "text_view.js").read_text(), css=(_HERE / "text_view.css").read_text())
+
+
+def text_view(data: dict, key: str) -> None:
+    """A text input as its characters, coloured by one unit's state (story.text_view_data builds `data`)."""
+    _text_view(data=data, key=key)
 
 
 def step_view(key: str) -> None:

@@ -108,6 +108,13 @@ function updateNumbers(state, data) {
 
 function render(state, data) {
   state.heading.textContent = data.heading ?? "";
+  const lines = Array.isArray(data.answers) ? data.answers : [];
+  state.answers.replaceChildren(...lines.map((line, k) => {
+    const div = document.createElement("div");
+    div.className = k === 0 ? "lstmlab-answers-head" : "lstmlab-answers-line";
+    div.textContent = String(line);
+    return div;
+  }));
   const shape = JSON.stringify((data.blocks ?? []).map((b) =>
     [b.caption, (b.equations ?? []).map((e) => [e.eq, e.num.length])]));
   if (shape === state.shape) {
@@ -148,14 +155,16 @@ export default function (component) {
     root.className = "lstmlab-step";
     const heading = document.createElement("div");
     heading.className = "lstmlab-step-heading";
+    const answers = document.createElement("div");
+    answers.className = "lstmlab-answers";
     const eqs = document.createElement("div");
     const pictures = document.createElement("div");
     pictures.className = "lstmlab-diagrams";
     const holders = [document.createElement("div"), document.createElement("div")];
     holders.forEach((h) => { h.className = "lstmlab-diagram"; pictures.append(h); });
-    root.append(heading, eqs, pictures);
+    root.append(heading, answers, eqs, pictures);
     parentElement.append(root);
-    state = { root, heading, eqs, holders, templates, diagrams: new Map() };
+    state = { root, heading, answers, eqs, holders, templates, diagrams: new Map() };
     parentElement.__lstmlabStepView = state;
   }
   window.__lstmlabStepView = (view) => { if (state.root.isConnected) render(state, view); };

@@ -20,10 +20,11 @@ try:
 except lstm_core.LabError as e:
     st.error(plain(e))
     st.stop()
-st.markdown("#### " + plain(sel.title))
-st.caption(plain(f"Input: {sel.what}" + (f" Right answer: {sel.target}." if sel.target else "")))
+outs = selection.outcomes(sel)
+sections.story_band(sel, outs)
 for m in sel.messages:
     st.info(plain(m, limit=1000))
+is_text = sections.text(sel)
 S.clamp(K.step, sel.steps - 1)
 H = sel.main.hidden_size
 S.clamp(K.unit, H - 1)
@@ -31,8 +32,9 @@ S.sync_url()
 bar = st.container()
 left, right = st.columns([1.5, 1], gap="medium")
 with left:
-    trace_view(data.payload(sel.main, sel.rnn, sel.x, sel.raw, sel.feature_names, sel.marks, sel.title),
-               key=K.trace_view)
+    trace_view(data.payload(sel.main, sel.rnn, sel.x, sel.raw, sel.feature_names, sel.marks, sel.title,
+                            *sections.answers(sel, outs), show_input=not is_text), key=K.trace_view)
+    sections.forecast(sel, outs)
 c1, c2 = right.columns([3, 2], vertical_alignment="bottom")
 c1.number_input(f"Unit shown (0–{H - 1})", 0, H - 1, key=K.unit)
 c2.toggle("All units", key=K.layer_view, help="The whole layer at this step as a table of vectors.")

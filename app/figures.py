@@ -111,47 +111,58 @@ def heatmap_figure(tr: lstm_core.Trace, key: str, step: int | None = None, max_c
     return fig
 
 
+def _legend(field: str, domain: list, colours: list) -> dict:
+    return {"field": field, "type": "nominal", "title": None, "scale": {"domain": domain, "range": colours},
+            "legend": {"orient": "top", "labelFontSize": 14}}
+
+
+def _chart(layers: list, height: int) -> dict:
+    """A layered Vega-Lite spec, written as a plain dict: building it with altair took 0.2–1 s per input
+    (validation and to_dict), server time that every student's steps waited behind."""
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "height": height, "layer": layers,
+            "datasets": {"empty": [{}]}, "config": {"axis": {"labelFontSize": 13, "titleFontSize": 14}}}
+
+
 def memory_chart(curves: dict, nudged: int, steps: int) -> dict:
     """How much a nudge of the input at step `nudged` still changes each model's state at every step,
-    as a Vega-Lite spec (built with altair once per input; `at_step` then moves the step marker)."""
-    import altair as alt  # lazily: 0.15 s of import that the first screen's heatmaps and numbers need not wait for
-
+    as a Vega-Lite spec (built once per input; `at_step` then moves the step marker)."""
     k = -(-steps // 600)  # keep the chart light: every k-th step (and the nudged one) of a long sequence
     keep = [t for t in range(steps) if t % k == 0 or t == nudged]
     rows = [{"step": t, "change": float(v[t]), "state": name} for name, v in curves.items() for t in keep]
-    colours = alt.Scale(domain=list(curves), range=[MODEL_COLOURS.get(n, "#555") for n in curves])
-    x = alt.X("step:Q", title="time step t", scale=alt.Scale(domain=[0, steps - 1]))
-    lines = alt.Chart(alt.Data(values=rows)).mark_line(strokeWidth=2.5).encode(
-        x=x, y=alt.Y("change:Q", title="change of the state (L2 norm over units)"),
-        color=alt.Color("state:N", scale=colours, title=None, legend=alt.Legend(orient="top", labelFontSize=14)),
-        strokeDash=alt.StrokeDash("state:N", title=None, legend=alt.Legend(orient="top", labelFontSize=14)),
-        tooltip=["state:N", "step:Q", alt.Tooltip("change:Q", format=".4f")])
-    nudge = alt.Chart().mark_rule(strokeWidth=2, color="#999999", strokeDash=[4, 3]).encode(x=alt.datum(nudged))
-    cursor = alt.Chart().mark_rule(strokeWidth=2, color="#d62728").encode(x=alt.datum(0))
-    return ((lines + nudge + cursor).properties(height=260).configure_axis(labelFontSize=13, titleFontSize=14)
-            .to_dict())
+    colours = [MODEL_COLOURS.get(n, "#555555") for n in curves]
+    legend = _legend("state", list(curves), colours)
+    lines = {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2.5}, "encoding": {
+        "x": {"field": "step", "type": "quantitative", "title": "time step t", "scale": {"domain": [0, steps - 1]}},
+        "y": {"field": "change", "type": "quantitative", "title": "change of the state (L2 norm over units)"},
+        "color": legend, "strokeDash": {k: v for k, v in legend.items() if k != "scale"},
+        "tooltip": [{"field": "state", "type": "nominal"}, {"field": "step", "type": "quantitative"},
+                    {"field": "change", "type": "quantitative", "format": ".4f"}]}}
+    nudge = {"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
+                                                "strokeDash": [4, 3]}, "encoding": {"x": {"datum": int(nudged)}}}
+    cursor = {"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#d62728"},
+              "encoding": {"x": {"datum": 0}}}
+    return _chart([lines, nudge, cursor], 260)
 
 
 def forecast_chart(history: np.ndarray, truth: np.ndarray, forecasts: dict) -> dict:
     """The forecast against the truth: the input's last steps, then the right values and each model's forecast
     over the horizon, as a Vega-Lite spec. history (k,), truth (h,), forecasts {name: (h,)}; steps are
     numbered from the last input step, 0."""
-    import altair as alt  # lazily, as memory_chart
-
     k = len(history)
     rows = [{"step": int(t - k + 1), "value": float(v), "series": "input"} for t, v in enumerate(history)]
     rows += [{"step": int(t + 1), "value": float(v), "series": "right answer"} for t, v in enumerate(truth)]
     for name, values in forecasts.items():
         rows += [{"step": int(t + 1), "value": float(v), "series": f"{name} forecast"} for t, v in enumerate(values)]
     names = ["input", "right answer", *(f"{n} forecast" for n in forecasts)]
-    palette = ["#777777", "#000000", *(MODEL_COLOURS.get(f"{n} h_t", "#0072b2") for n in forecasts)]
-    chart = alt.Chart(alt.Data(values=rows)).mark_line(point=True, strokeWidth=2.5).encode(
-        x=alt.X("step:Q", title="steps after the last input"), y=alt.Y("value:Q", title="signal value"),
-        color=alt.Color("series:N", scale=alt.Scale(domain=names, range=palette), title=None,
-                        legend=alt.Legend(orient="top", labelFontSize=14)),
-        strokeDash=alt.StrokeDash("series:N", title=None, legend=alt.Legend(orient="top", labelFontSize=14)),
-        tooltip=["series:N", "step:Q", alt.Tooltip("value:Q", format=".3f")])
-    return chart.properties(height=220).configure_axis(labelFontSize=13, titleFontSize=14).to_dict()
+    colours = ["#777777", "#000000", *(MODEL_COLOURS.get(f"{n} h_t", "#0072b2") for n in forecasts)]
+    legend = _legend("series", names, colours)
+    lines = {"data": {"values": rows}, "mark": {"type": "line", "point": True, "strokeWidth": 2.5}, "encoding": {
+        "x": {"field": "step", "type": "quantitative", "title": "steps after the last input"},
+        "y": {"field": "value", "type": "quantitative", "title": "signal value"},
+        "color": legend, "strokeDash": {k: v for k, v in legend.items() if k != "scale"},
+        "tooltip": [{"field": "series", "type": "nominal"}, {"field": "step", "type": "quantitative"},
+                    {"field": "value", "type": "quantitative", "format": ".3f"}]}}
+    return _chart([lines], 220)
 
 
 def at_step(spec: dict, step: int) -> dict:

@@ -82,8 +82,8 @@ def step_bridge(step: int, steps: int, playing: bool, ack: int, view: dict, key:
     on_play({playing, seq}) for Play / Pause. One element a step: the bridge carries the numbers too."""
     _step_bridge(data={"step": int(step), "steps": int(steps), "playing": bool(playing), "ack": int(ack),
                        "view": view}, key=key,
-                 on_seek_change=lambda: on_seek(st.session_state[key].get("seek")),
-                 on_play_change=lambda: on_play(st.session_state[key].get("play")))
+                 on_seek_change=lambda: on_seek((st.session_state.get(key) or {}).get("seek")),
+                 on_play_change=lambda: on_play((st.session_state.get(key) or {}).get("play")))
 
 
 def step_follower(shown_step: int, key: str) -> None:

@@ -200,7 +200,7 @@ def test_a_forecast_is_drawn_against_the_truth():
     from app import figures
 
     spec = figures.forecast_chart(data.x[0, -30:, 0], data.y[0], {"LSTM": forecast})
-    rows = spec["datasets"][next(iter(spec["datasets"]))] if "datasets" in spec else spec["data"]["values"]
+    rows = spec["layer"][0]["data"]["values"]
     assert [r["value"] for r in rows if r["series"] == "right answer"] == pytest.approx(list(data.y[0]))
     assert [r["value"] for r in rows if r["series"] == "LSTM forecast"] == pytest.approx(list(forecast), abs=1e-5)
     assert [r["step"] for r in rows if r["series"] == "input"][-1] == 0

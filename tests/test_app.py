@@ -37,6 +37,14 @@ def unescape(markdown: str) -> str:
     return re.sub(r"\\(.)", r"\1", markdown)
 
 
+def heading(at) -> str:
+    """The page's heading as a person reads it: the task as a question, and on hover the models' technical
+    names and what the input is."""
+    first = at.markdown[0]
+    assert first.value.startswith("#### ")
+    return unescape(f"{first.value} {first.proto.help}")
+
+
 def component(at, name: str):
     found = [c for c in at.get("bidi_component") if c.proto.component_name == f"lstmlab_{name}"]
     assert len(found) == 1, f"{len(found)} {name} components on the page"
@@ -110,7 +118,7 @@ def reference_trace(task: str, kind: str = "lstm", seed: int = 0, variant: str =
 def test_the_first_screen_is_a_trained_lstm_beside_a_trained_rnn_on_a_memory_task():
     at = fresh()
     assert not at.exception
-    title = unescape(at.markdown[0].value)
+    title = heading(at)
     assert "LSTM (vanilla, 32 units) trained on adding vs. RNN (tanh, 32 units) trained on adding" in title
     tr = reference_trace("adding")
     for sym, key in (("f_t", "f"), ("i_t", "i"), ("o_t", "o"), ("h_t", "h")):
@@ -180,13 +188,13 @@ def test_gru_random_model_and_another_example():
     at = fresh()
     at.radio(key="cell").set_value("gru").run()
     assert not at.exception
-    assert "GRU (32 units) trained on adding" in unescape(at.markdown[0].value)
+    assert "GRU (32 units) trained on adding" in heading(at)
     assert shown(at, "z_t") == pytest.approx(float(reference_trace("adding", "gru")["z"][0, 0]), abs=6e-4)
     at.radio(key="model_source").set_value("random").run()
     at.number_input(key="hidden").set_value(7).run()
     at.number_input(key="example_seed").set_value(3).run()
     assert not at.exception
-    assert "GRU (7 units) vs. RNN (tanh, 7 units)" in unescape(at.markdown[0].value)
+    assert "GRU (7 units) vs. RNN (tanh, 7 units)" in heading(at)
     gru = lstm_core.random_model("gru:random:H=7:seed=0", 2)
     x = lstm_core.make_task("adding", 1, 100, 3).x[0]  # a random model reads the task's raw input
     assert_message_is(at, lstm_core.trace(gru, x))
@@ -200,8 +208,13 @@ def test_a_long_example_keeps_the_page_working():
     goto(at, 4999)
     assert not at.exception
     assert step_view(at)["t"] == 4999
-    header, _ = message(at)
+    header, arrays = message(at)
     assert header["steps"] == 5000 and header["bin"] == 3  # drawn as column means, numbers from the full trace
+    x = lstm_core.make_task("adding", 1, 5000, 0).x[0]  # a random model reads the task's raw input
+    tr = lstm_core.trace(lstm_core.random_model("lstm:random:H=32:seed=0", 2), x)
+    h = np.asarray(tr["h"], np.float64)
+    columns = np.stack([h[i : i + 3].mean(0) for i in range(0, 5000, 3)], 1)  # each column the mean of 3 steps
+    np.testing.assert_allclose(arrays["h"], columns, atol=2e-5)
 
 
 def test_every_unit_view_shows_the_whole_layer_at_the_step():
@@ -271,7 +284,7 @@ def test_sample_files_and_the_sequences_of_a_file_each_change_the_heatmaps():
     at = fresh()
     at.radio(key="sequence_source").set_value("sample").run()
     assert not at.exception
-    assert "your file sine.csv (sequence 0, 200 steps)" in unescape(at.caption[0].value)
+    assert "your file sine.csv (sequence 0, 200 steps)" in heading(at)
     sine_model = lstm_core.load_model(MODELS / "sine-lstm.npz")  # the shipped model that reads 1 feature
     x, _ = _file_input("sine.csv")
     assert_message_is(at, lstm_core.trace(sine_model, sine_model.normalisation.apply(x)))
@@ -286,7 +299,7 @@ def test_sample_files_and_the_sequences_of_a_file_each_change_the_heatmaps():
         n = int(result.lengths[b])
         assert header["steps"] == n
         np.testing.assert_allclose(arrays["x"], result.x[b, :n].T, atol=1e-6)  # the input panel is this sequence
-        assert f"(sequence {result.sequence_ids[b]}, {n} steps)" in unescape(at.caption[0].value)
+        assert f"(sequence {result.sequence_ids[b]}, {n} steps)" in heading(at)
         firsts.append(n)
     assert len(set(firsts)) > 1  # the file's sequences really differ in length
 
@@ -297,7 +310,7 @@ def test_a_bad_sample_keeps_the_previous_sequence():
     at.selectbox(key="sample_file").set_value("bad_ragged_rows.csv").run()
     assert not at.exception
     assert any("bad_ragged_rows.csv: row" in unescape(e.value) for e in at.error)
-    assert "your file sine.csv" in unescape(at.caption[0].value)  # the previous sequence stays
+    assert "your file sine.csv" in heading(at)  # the previous sequence stays
     assert message(at)[0]["steps"] == 200
 
 
@@ -307,14 +320,16 @@ def test_a_text_outside_the_vocabulary_is_read_and_its_unknown_characters_counte
     at.radio(key="sequence_source").set_value("sample").run()
     at.selectbox(key="sample_file").set_value("gettysburg.txt").run()
     assert not at.exception and not at.error
-    assert "trained on charlm" in unescape(at.markdown[0].value)  # the text model itself, no fallback
+    assert "trained on charlm" in heading(at)  # the text model itself, no fallback
     ck = lstm_core.load_model(MODELS / "charlm-lstm.npz")
     text = (SEQUENCES / "gettysburg.txt").read_text(encoding="utf-8").replace("\r\n", "\n").lstrip("\ufeff")
     unknown = sum(c not in ck.vocab for c in text)
     assert unknown >= 1
     header, arrays = message(at)
-    assert header["steps"] == len(text)
-    assert int((arrays["x"].sum(0) == 0).sum()) == unknown  # fed as all-zero steps
+    assert header["steps"] == len(text) and "x" not in arrays  # text is shown as text, not as a one-hot matrix
+    shown = json.loads(component(at, "text_view").json)["chars"]
+    assert shown.count("\ufffd") == unknown  # fed as all-zero steps, shown as the replacement character
+    assert "".join(c if c != "\ufffd" else "?" for c in shown) == "".join(c if c in ck.vocab else "?" for c in text)
     expander = next(e for e in at.expander if unescape(e.label).startswith("Your data: gettysburg.txt"))
     assert any("not in the model's vocabulary" in unescape(m.value) for m in expander.markdown)
 
@@ -387,7 +402,7 @@ def test_a_step_beyond_the_sequence_is_clamped_when_the_length_shrinks():
 def test_a_link_to_a_sample_file_opens_it_at_the_links_step():
     at = fresh("task=charlm&sequence_source=sample&sample_file=gettysburg.txt&step=40")
     assert not at.exception and not at.warning
-    assert "your file gettysburg.txt" in unescape(at.caption[0].value)
+    assert "your file gettysburg.txt" in heading(at)
     assert step_view(at)["t"] == 40 and bridge(at)["step"] == 40
     nudge = at.selectbox(key="nudge_feature")
     assert nudge.index == 0 and nudge.options[0] == "newline"  # a chosen option, by its name (never "Choose")

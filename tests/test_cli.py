@@ -1,4 +1,8 @@
-"""`python -m lstm_core trace`: the saved arrays are torch's numbers; bad input is one line on stderr."""
+"""`python -m lstm_core trace`: the saved arrays are torch's numbers; bad input is one line on stderr.
+
+The commands run in-process through `lstm_core.cli.main` (what `python -m lstm_core` calls); one test runs the
+real `python -m lstm_core` in a subprocess, end to end (marked slow: the new interpreter imports torch).
+"""
 
 import subprocess
 import sys
@@ -10,6 +14,7 @@ import torch
 
 from lstm_core import SequenceModel, make_cell
 from lstm_core.bridge import checkpoint_of
+from lstm_core.cli import main
 from lstm_core.models import save_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,6 +25,12 @@ def run(*args, timeout=120):
                           text=True, timeout=timeout)
 
 
+def cli(*args) -> int:
+    """`python -m lstm_core ARGS`, in this process: the exit code."""
+    return main([str(a) for a in args])
+
+
+@pytest.mark.slow
 def test_trace_of_a_random_model_on_a_csv_matches_torch(tmp_path):
     x = np.random.default_rng(0).standard_normal((40, 3)).astype(np.float32)
     (tmp_path / "seq.csv").write_text("a,b,c\n" + "\n".join(",".join(f"{v:.6f}" for v in row) for row in x))
@@ -37,30 +48,43 @@ def test_trace_of_a_random_model_on_a_csv_matches_torch(tmp_path):
 
 
 @pytest.mark.parametrize("fmt", ["npy", "json"])
-def test_trace_reads_other_formats_and_gru_specs(tmp_path, fmt):
+def test_trace_reads_other_formats_and_gru_specs(tmp_path, capsys, fmt):
     x = np.linspace(-1, 1, 24, dtype=np.float32).reshape(12, 2)
     path = tmp_path / f"seq.{fmt}"
     if fmt == "npy":
         np.save(path, x)
     else:
         path.write_text(str(x.tolist()))
-    proc = run("trace", "--model", "gru:random:H=4:seed=0", "--input", path, "--out", tmp_path / "t.npz")
-    assert proc.returncode == 0, proc.stderr
+    assert cli("trace", "--model", "gru:random:H=4:seed=0", "--input", path, "--out", tmp_path / "t.npz") == 0, \
+        capsys.readouterr().err
+    assert capsys.readouterr().out.startswith("traced ")
     with np.load(tmp_path / "t.npz") as z:
         assert z["h"].shape == (12, 4) and {"r", "z", "n"} <= set(z.files)
+        h = z["h"]
+    reference = torch.nn.GRU(2, 4, batch_first=True)  # torch's own GRU with the spec's weights
+    reference.load_state_dict(make_cell("gru", 2, 4, seed=0).state_dict())
+    with torch.no_grad():
+        expected = reference(torch.from_numpy(x)[None])[0][0].numpy()
+    np.testing.assert_allclose(h, expected, rtol=0, atol=1e-5)
 
 
-def test_trace_of_a_checkpoint_uses_its_normalisation(tmp_path):
+def test_trace_of_a_checkpoint_uses_its_normalisation(tmp_path, capsys):
     from lstm_core import Normalisation
 
     cell = make_cell("rnn", 1, 3, seed=1)
     ck = checkpoint_of(SequenceModel(cell), normalisation=Normalisation("zscore", [10.0], [2.0]))
     save_model(ck, tmp_path / "m.pt")
     np.save(tmp_path / "x.npy", np.array([10.0, 12.0, 8.0], np.float32))
-    proc = run("trace", "--model", tmp_path / "m.pt", "--input", tmp_path / "x.npy", "--out", tmp_path / "t.npz")
-    assert proc.returncode == 0, proc.stderr
+    assert cli("trace", "--model", tmp_path / "m.pt", "--input", tmp_path / "x.npy", "--out",
+               tmp_path / "t.npz") == 0, capsys.readouterr().err
     with np.load(tmp_path / "t.npz") as z:
         np.testing.assert_allclose(z["x"][:, 0], [0.0, 1.0, -1.0])  # (x - 10) / 2
+        h = z["h"]
+    reference = torch.nn.RNN(1, 3)  # torch's own RNN with the saved weights, on the normalised input
+    reference.load_state_dict(cell.state_dict())
+    with torch.no_grad():
+        expected = reference(torch.tensor([[0.0], [1.0], [-1.0]]))[0].numpy()
+    np.testing.assert_allclose(h, expected, rtol=0, atol=1e-5)
 
 
 @pytest.mark.parametrize("args, message", [
@@ -70,21 +94,28 @@ def test_trace_of_a_checkpoint_uses_its_normalisation(tmp_path):
     (["--model", "lstm:random:H=4", "--input", "{bad}"], "bad.csv: row 3"),
     (["--model", "{model}", "--input", "{csv}"], "the model expects 1 input feature; the file gives 2"),
 ])
-def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, args, message):
+def test_bad_input_exits_2_with_one_line_and_no_traceback(tmp_path, monkeypatch, capsys, args, message):
+    monkeypatch.chdir(tmp_path)  # relative names are looked up here
     (tmp_path / "ok.csv").write_text("a,b\n1,2\n3,4\n")
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n3,oops\n")
     save_model(checkpoint_of(SequenceModel(make_cell("lstm", 1, 2))), tmp_path / "m.pt")
     subs = {"{csv}": tmp_path / "ok.csv", "{bad}": tmp_path / "bad.csv", "{model}": tmp_path / "m.pt"}
-    proc = run("trace", *[subs.get(a, a) for a in args], "--out", tmp_path / "t.npz", timeout=60)
-    assert proc.returncode == 2
-    lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
-    assert "Traceback" not in proc.stderr
+    code = cli("trace", *[subs.get(a, a) for a in args], "--out", tmp_path / "t.npz")
+    out, err = capsys.readouterr()
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], err
+    assert "Traceback" not in err and out == ""
     assert not (tmp_path / "t.npz").exists()
 
 
-def test_help_lists_both_commands():
-    proc = run("--help", timeout=60)
-    assert proc.returncode == 0 and "trace" in proc.stdout and "train" in proc.stdout
-    proc = run("trace", "--help", timeout=60)
-    assert proc.returncode == 0 and "KIND:random:H=SIZE:seed=N" in proc.stdout
+def test_help_lists_both_commands(capsys):
+    with pytest.raises(SystemExit) as e:
+        cli("--help")
+    assert e.value.code == 0
+    out = capsys.readouterr().out
+    assert "trace" in out and "train" in out
+    with pytest.raises(SystemExit) as e:
+        cli("trace", "--help")
+    assert e.value.code == 0
+    assert "KIND:random:H=SIZE:seed=N" in capsys.readouterr().out

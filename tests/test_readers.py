@@ -890,6 +890,20 @@ def test_any_json_reads_or_is_refused(value, policy):
             np.testing.assert_array_equal(r.sequence(b), np.array(s, dtype=np.float32))
 
 
+# The fuzz tests above check only "reads or refuses" for most inputs; these must-read properties compare values on
+# every example (the profile's number of examples: 40, or 400 with HYPOTHESIS_PROFILE=thorough).
+FINITE = st.floats(width=32, allow_nan=False, allow_infinity=False)
+
+
+@given(st.lists(st.lists(st.lists(FINITE, min_size=2, max_size=2), min_size=1, max_size=5), min_size=1, max_size=4))
+def test_any_finite_json_sequences_read_exactly(value):
+    r = read(json.dumps(value), "f.json")  # finite numbers, every step two features: must be read, not refused
+    assert_valid(r)
+    np.testing.assert_array_equal(r.lengths, [len(s) for s in value])
+    for b, s in enumerate(value):
+        np.testing.assert_array_equal(r.sequence(b), np.array(s, dtype=np.float32))
+
+
 NPY_DTYPES = st.sampled_from(["<f4", "<f8", ">f8", "<f2", "<i8", "u1", "?", "<c8", "<U2", "<M8[s]"])
 
 
@@ -904,6 +918,19 @@ def test_any_npy_reads_or_is_refused(a, cut, byte):
     if r is not None and cut is None:
         a3 = a.reshape((1,) * (3 - a.ndim) + a.shape) if a.ndim > 1 else a.reshape(1, -1, 1)
         np.testing.assert_array_equal(r.x, a3.astype(np.float32))
+
+
+NPY_SHAPES = hnp.array_shapes(min_dims=1, max_dims=3, min_side=1, max_side=4)
+
+
+@given(st.one_of(hnp.arrays(st.sampled_from(["<f2", "<f4", "<f8", ">f8"]), NPY_SHAPES,
+                            elements=st.floats(-1e4, 1e4, width=16)),
+                 hnp.arrays(st.sampled_from(["<i8", "u1", "?"]), NPY_SHAPES)))
+def test_any_finite_numeric_npy_reads_exactly(a):
+    r = read(npy(a), "f.npy")  # 1 to 3 dimensions, finite numbers: must be read, not refused
+    assert_valid(r)
+    a3 = a.reshape((1,) * (3 - a.ndim) + a.shape) if a.ndim > 1 else a.reshape(1, -1, 1)
+    np.testing.assert_array_equal(r.x, a3.astype(np.float32))
 
 
 @SETTINGS
@@ -929,6 +956,8 @@ def test_any_text_reads_or_is_refused(text, length, vocab):
         unknown = int((known == 0).sum())
         notes = [n for n in r.notes if "not in the model's vocabulary" in n]
         assert notes == ([] if unknown == 0 else [notes[0]]) and (not notes or notes[0].startswith(f"{unknown} "))
+    else:  # the only text a reader may refuse is an empty one (nothing but a byte-order mark and white space)
+        assert not text.encode().removeprefix(BOM).strip(), repr(text)
 
 
 def test_max_cells_bounds_the_padded_batch_before_parsing():

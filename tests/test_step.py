@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_core import VARIANTS, from_torch, gru_step, lstm_step, make_cell, params_of, rnn_step, trace
+from lstm_core import VARIANTS, Network, from_torch, gru_step, lstm_step, make_cell, params_of, rnn_step, trace
 from lstm_core.step import Params, sigmoid
 
 
@@ -71,7 +71,15 @@ def test_step_works_on_torch_tensors_with_a_batch():
     x, h, c = torch.randn(4, 2), torch.randn(4, 3), torch.randn(4, 3)
     s = lstm_step(p, x, h, c, "cifg")
     assert s["h"].shape == (4, 3)
+    with torch.no_grad():  # one CIFG step written out in torch, from the definition
+        zi, zf, zg, zo = (x @ m.weight_ih_l0.T + m.bias_ih_l0 + h @ m.weight_hh_l0.T + m.bias_hh_l0).split(3, dim=1)
+        f = torch.sigmoid(zf)
+        c_new = f * c + (1 - f) * torch.tanh(zg)  # coupled: i = 1 - f
+        h_new = torch.sigmoid(zo) * torch.tanh(c_new)
     torch.testing.assert_close(s["i"], 1 - s["f"])
+    torch.testing.assert_close(s["f"].detach(), f)
+    torch.testing.assert_close(s["c"].detach(), c_new)
+    torch.testing.assert_close(s["h"].detach(), h_new)
     pn = numpy_params(m)
     s_np = lstm_step(pn, x.numpy(), h.numpy(), c.numpy(), "cifg")
     np.testing.assert_allclose(s["h"].detach().numpy(), s_np["h"], atol=1e-6)
@@ -86,6 +94,38 @@ def test_hand_calculation_saturated_gates_keep_the_cell():
     s = lstm_step(p, np.array([3.0], np.float32), np.zeros(H, np.float32), c0)
     np.testing.assert_allclose(s["c"], c0, atol=1e-12)
     np.testing.assert_allclose(s["h"], 0.5 * np.tanh(c0), atol=1e-7)  # o = sigmoid(0) = 1/2
+
+
+def test_hand_calculation_gru_step_follows_torchs_convention():
+    """H = 1, x = 0.3, h_0 = 0.2. By hand:
+    r = sigmoid(-1) = 0.26894142, z = sigmoid(2) = 0.88079708,
+    n = tanh(2 * 0.3 + 1 + r * (1.5 * 0.2 + 0.5)) = tanh(1.81515314) = 0.94835293 (r scales U_n h + b_hn),
+    h = (1 - z) n + z h_0 = 0.28920586 (z keeps the old state)."""
+    p = Params(np.array([[0.0], [0.0], [2.0]], np.float32), np.array([[0.0], [0.0], [1.5]], np.float32),
+               np.array([-1.0, 2.0, 1.0], np.float32), np.array([0.0, 0.0, 0.5], np.float32))
+    x, h0 = np.array([0.3], np.float32), np.array([0.2], np.float32)
+    s = gru_step(p, x, h0)
+    np.testing.assert_allclose(s["r"], [0.26894142], atol=1e-7)
+    np.testing.assert_allclose(s["z"], [0.88079708], atol=1e-7)
+    np.testing.assert_allclose(s["pre_n"], [1.81515314], atol=1e-6)
+    np.testing.assert_allclose(s["n"], [0.94835293], atol=1e-6)
+    np.testing.assert_allclose(s["h"], [0.28920586], atol=1e-6)
+    tr = trace(Network("gru", p), np.array([[0.3], [0.0]], np.float32))  # the trace's first step, from h_0 = 0
+    np.testing.assert_allclose(tr["h"][0], [(1 - 0.88079708) * np.tanh(1.6 + 0.26894142 * 0.5)], atol=1e-6)
+
+
+@pytest.mark.parametrize("nonlinearity, expected", [("tanh", [0.71629787, -0.42189901]), ("relu", [0.9, 0.0])])
+def test_hand_calculation_rnn_step(nonlinearity, expected):
+    """pre_h = W_ih x + b_ih + W_hh h_0 + b_hh = [0.3 + 0.5 + 0.1, -0.6 + 0.25 - 0.1] = [0.9, -0.45]."""
+    p = Params(np.array([[1.0], [-2.0]], np.float32), np.array([[0.2, 0.0], [0.0, 0.1]], np.float32),
+               np.array([0.5, 0.0], np.float32), np.array([0.0, 0.25], np.float32))
+    s = rnn_step(p, np.array([0.3], np.float32), np.array([0.5, -1.0], np.float32), nonlinearity=nonlinearity)
+    np.testing.assert_allclose(s["pre_h"], [0.9, -0.45], atol=1e-6)
+    np.testing.assert_allclose(s["h"], expected, atol=1e-6)
+    tr = trace(Network("rnn", p, nonlinearity=nonlinearity), np.array([[0.3]], np.float32))  # from h_0 = 0
+    np.testing.assert_allclose(tr["pre_h"][0], [0.8, -0.35], atol=1e-6)
+    np.testing.assert_allclose(tr["h"][0], {"tanh": [0.66403677, -0.33637554], "relu": [0.8, 0.0]}[nonlinearity],
+                               atol=1e-6)
 
 
 def test_numpy_sigmoid_is_stable_at_extremes():

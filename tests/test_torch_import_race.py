@@ -92,6 +92,7 @@ def _run(code: str) -> dict:
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch while three threads trace: 8-17 s
 def test_step_at_and_trace_run_while_another_thread_imports_torch():
     out = _run(RACE)
     assert out["errors"] == []

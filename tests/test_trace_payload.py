@@ -54,6 +54,7 @@ def test_decode_reads_a_message_without_the_new_fields():
     body = np.array([0.1, 0.2, 0.3], "<f4").tobytes()
     payload = struct.pack("<I", len(raw)) + raw + b" " * ((-(4 + len(raw))) % 4) + body
     header, arrays = trace_payload.decode(payload)
+    assert header["steps"] == 3 and [p["key"] for p in header["panels"]] == ["f"]
     np.testing.assert_allclose(arrays["f"], [[0.1, 0.2, 0.3]])
 
 

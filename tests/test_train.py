@@ -1,28 +1,34 @@
 """Training: learns, masks padding exactly, stops early, is reproducible; the CLI prints JSON."""
 
+import itertools
 import json
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+import lstm_core.training
 from lstm_core import LabError, SequenceModel, TrainConfig, load_model, make_cell, make_task, sequence_model, train
-from lstm_core.metrics import evaluate, masked_loss
+from lstm_core.cli import main
+from lstm_core.metrics import masked_loss
+from lstm_core.scores import evaluate
 from lstm_core.training import batch_loss, build_model
 
 ROOT = Path(__file__).resolve().parents[1]
 TINY = dict(task="adding", length=12, n_train=256, n_val=128, hidden_size=8, batch_size=32, max_seconds=60)
 
 
-def test_training_reduces_the_loss_on_a_tiny_task_within_seconds():
+@pytest.mark.slow
+def test_training_reduces_the_loss_on_a_tiny_task():
+    # How long training takes is measured by benchmarks/train_adding.py, not asserted here.
     res = train(TrainConfig(**TINY, max_epochs=25))
     first, best = res.history[0].val_loss, min(r.val_loss for r in res.history)
     assert best < 0.5 * first
     assert res.metrics["val_metric"] == pytest.approx(best)  # the best epoch's weights are kept
-    assert res.metrics["seconds"] < 60  # a few seconds on an idle machine; the bound leaves room for a busy one
     assert res.metrics["val_metric"] < res.metrics["baseline"]
 
 
@@ -65,10 +71,14 @@ def test_the_caller_can_stop_training_after_any_epoch():
     assert res.stop_reason == "stopped" and seen == [1, 2]
 
 
-def test_the_time_budget_is_respected():
-    res = train(TrainConfig(**{**TINY, "max_seconds": 0.3, "n_train": 20_000}, max_epochs=1000))
+def test_the_time_budget_is_respected(monkeypatch):
+    clock = itertools.count(0.0, 0.1)  # a fake clock: every reading is 0.1 s after the one before
+    monkeypatch.setattr(lstm_core.training, "time", types.SimpleNamespace(perf_counter=lambda: next(clock)))
+    res = train(TrainConfig(**{**TINY, "max_seconds": 0.35}, max_epochs=1000))
+    # The start reads 0.0; batches run after the checks at 0.1, 0.2 and 0.3 s; the check at 0.4 s stops the
+    # epoch, which is still evaluated and reported, and no further epoch starts.
     assert res.stop_reason == "time budget"
-    assert res.history[-1].seconds < 3  # one evaluation after the budget ran out, no more epochs
+    assert len(res.history) == 1
 
 
 def test_the_same_seed_trains_the_same_weights():
@@ -125,6 +135,7 @@ def test_bad_training_options_are_refused(kw, message):
         TrainConfig.from_dict({"epochs": 3})
 
 
+@pytest.mark.slow
 def test_cli_train_prints_progress_and_a_json_last_line(tmp_path):
     out = tmp_path / "m.pt"
     proc = subprocess.run([sys.executable, "-m", "lstm_core", "train", "--task", "adding", "--length", "10",
@@ -142,9 +153,8 @@ def test_cli_train_prints_progress_and_a_json_last_line(tmp_path):
     assert ck.metrics["val_loss"] == pytest.approx(summary["val_loss"])
 
 
-def test_cli_train_bad_option_is_one_line_on_stderr():
-    proc = subprocess.run([sys.executable, "-m", "lstm_core", "train", "--task", "adding", "--param", "delay=5"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 2
-    assert proc.stderr.strip().splitlines() == [
-        "error: task 'adding' has no parameter 'delay'; it takes n, length, seed"]
+def test_cli_train_bad_option_is_one_line_on_stderr(capsys):
+    assert main(["train", "--task", "adding", "--param", "delay=5"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.strip().splitlines() == ["error: task 'adding' has no parameter 'delay'; it takes n, length, seed"]

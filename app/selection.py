@@ -107,8 +107,7 @@ def current() -> Selection:
             messages.append("The file is read with the model's own training normalisation.")
         names, marks = tuple(uploaded.feature_names), ()
         what = f"your file {uploaded.source} (sequence {uploaded.sequence_ids[b]}, {n} steps)"
-        target, question, y, scored, input_task = "", f"Your file {uploaded.source}, sequence " \
-            f"{uploaded.sequence_ids[b]}: what do the gates do with it?", None, None, ""
+        target, question, y, scored, input_task = "", f"What do the gates do with {what}?", None, None, ""
     else:
         main = _main_model(task, _task_inputs(task, "lstm"), messages)
         own = main.task is not None and main.task.get("name") == task  # the model's own task: its settings

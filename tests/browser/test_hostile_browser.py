@@ -68,3 +68,18 @@ def test_markup_in_the_link_is_shown_as_text(browser, server):
     nothing_ran(page)
     expect(page.locator(".lstmlab-step")).to_have_attribute("data-step", "0")
     page.close()
+
+
+def test_a_text_file_is_drawn_as_its_characters(page, tmp_path):
+    page.goto(page.url.split("?")[0] + "?task=charlm&model_source=random")  # its vocabulary: the text's own
+    wait_for_explore(page)
+    text = f"{IMG} {FRAME} {STYLE}"
+    f = tmp_path / "evil.txt"
+    f.write_text(text)
+    upload(page, f)
+    expect(page.get_by_text(re.compile(r"your file evil\.txt"))).to_be_visible(timeout=30_000)
+    body = page.locator(".lstmlab-text-body")
+    expect(body.locator("span")).to_have_count(len(text))
+    shown = body.evaluate("b => Array.from(b.children, s => s.textContent).join('')")
+    assert shown == text.replace(" ", "\u00a0")  # every character as text; spaces drawn as no-break spaces
+    nothing_ran(page)

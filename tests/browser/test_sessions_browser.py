@@ -18,7 +18,7 @@ def test_two_sessions_one_importing_torch_see_no_error(browser):
             b.keyboard.press("ArrowRight")
         wait_for_explore(a)
         expect(b.locator(".lstmlab-step")).to_have_attribute("data-step", "15", timeout=30_000)
-        expect(a.get_by_text("LSTM (vanilla, 64 units) vs. RNN (tanh, 64 units)")).to_be_visible()
+        expect(a.get_by_text("Unit shown (0–63)")).to_be_visible()  # the random model has 64 units
         for page in (a, b):
             expect(page.locator("[data-testid=stException]")).to_have_count(0)
             expect(page.locator("[data-testid=stAlertContentError]")).to_have_count(0)

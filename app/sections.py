@@ -47,7 +47,9 @@ def story_band(sel: Selection, outs: tuple) -> None:
         text = f"**{plain(c.who)}**{mark}  \n{plain(c.says)}"
         if c.warning:
             text += f"  \n:orange[⚠ {plain(c.warning)}]"
-        col.markdown(text, help=plain(c.detail) if c.detail else None)
+        elif c.detail:
+            text += f"  \n:small[{plain(c.detail)}]"
+        col.markdown(text)
     marked = bool(sel.marks)
     spans = data.memory_spans(sel.main, sel.rnn, sel.x, min(sel.marks[0], sel.steps - 1) if marked else 0)
     band.markdown(plain(story.sentence(sel.main, sel.rnn, spans, sel.steps, marked)))
@@ -73,10 +75,13 @@ def text(sel: Selection) -> bool:
         st.session_state[K.text_colour] = keys[-1]
     unit = min(int(st.session_state[K.unit]), sel.main.hidden_size - 1)
     key = st.session_state[K.text_colour]
-    text_view(data.text_view(sel.main, sel.x, sel.feature_names, key, unit), K.text_view)
-    st.radio("Colour the text by", keys, key=K.text_colour, horizontal=True, label_visibility="collapsed",
-             format_func=lambda k: f"colour by {lstm_core.CELLS[sel.main.kind].quantity(k).symbol} "
-                                   f"({lstm_core.CELLS[sel.main.kind].quantity(k).name}) of the unit shown")
+    message = data.text_view(sel.main, sel.x, sel.feature_names, key, unit)
+    left, right = st.columns([3, 2], vertical_alignment="center")
+    left.caption(plain(message["caption"]))
+    cell = lstm_core.CELLS[sel.main.kind]
+    right.radio("Colour the text by", keys, key=K.text_colour, horizontal=True, label_visibility="collapsed",
+                format_func=lambda k: f"by {cell.quantity(k).symbol} ({cell.quantity(k).name})")
+    text_view({**message, "caption": ""}, K.text_view)
     return True
 
 

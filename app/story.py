@@ -84,8 +84,13 @@ def verdict(out: Outcome) -> str:
     return ""
 
 
+def _figure(v: float) -> str:
+    """A score as people read it: three decimals between 0.01 and 10, else three significant digits."""
+    return f"{v:.3f}" if 0.01 <= abs(v) < 10 else f"{v:.3g}"
+
+
 def held_out_text(held: dict) -> str:
-    return f"held-out {held['metric']} {held['value']:.3f}; guessing scores {held['baseline']:.3f}"
+    return f"held-out {held['metric']} {_figure(held['value'])}; guessing {_figure(held['baseline'])}"
 
 
 def card(ck, out: Outcome | None, held: dict | None) -> Card:

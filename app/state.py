@@ -90,11 +90,24 @@ SCHEMA = {
     "upload_columns": Field("", max_len=500),
     "upload_sequence": Field(0, lo=0),  # which sequence of a multi-sequence file is shown
     "plotly_figures": Field(False),  # plotly versions of the heatmaps (slower; for zoom and plotly's export)
+    # The Memory page
+    "memory_step": Field(-1, lo=-1, hi=MAX_STEPS - 1, url=True),  # the changed input; -1: the first marked step
+    "memory_mode": Field("zero", choices=("zero", "perturb"), url=True),
+    "memory_state": Field("h", choices=("h", "c"), url=True),  # the state probed and projected
+    "memory_unit": Field(0, lo=0, hi=MAX_HIDDEN - 1, url=True),  # the unit colouring a text
+    "probe_kind": Field("linear", choices=("linear", "mlp"), url=True),
+    "clamp": Field("freeze", choices=("freeze", "forget", "no_write", "reveal", "custom"), url=True),
+    "clamp_gate": Field("f", choices=("f", "i", "g", "o"), url=True),  # custom: this gate ...
+    "clamp_value": Field(100, lo=-100, hi=100, url=True),  # ... held at this value, in percent
+    "clamp_units": Field("all", max_len=200, url=True),  # "all" or unit numbers, e.g. "0, 3, 5"
+    "clamp_from": Field(-1, lo=-1, hi=MAX_STEPS - 1, url=True),  # -1: from the step after the last mark
+    "clamp_to": Field(0, lo=0, hi=MAX_STEPS, url=True),  # 0: to the end
 }
 # File uploaders: widget keys that session state cannot be given values for.
 FILE_WIDGETS = ("sequence_upload", "model_upload")
 # Components: their keys, here so that no page spells them.
-COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower", "text_view")
+COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower", "text_view", "clamp_view",
+              "memory_text_view")
 KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS)})  # K.task == "task"
 URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 
@@ -137,10 +150,11 @@ def init() -> None:
     first = not ss.get(STATE_READY)
     url, notices = read_url({k: st.query_params[k] for k in st.query_params}) if first else ({}, [])
     for key, field in SCHEMA.items():
-        if key in ss:
-            ss[key] = ss[key]
-        else:
-            ss[key] = url.get(key, field.default)
+        try:  # `key in ss` can be true for a widget the last run did not draw while reading it fails
+            value = ss[key]
+        except KeyError:
+            value = url.get(key, field.default)
+        ss[key] = value
     for key, default in BOOKKEEPING.items():
         ss.setdefault(key, default)
     if notices:
@@ -148,9 +162,9 @@ def init() -> None:
     ss[STATE_READY] = True
 
 
-def clamp(key: str, hi: int) -> int:
-    """Keep a whole-number key inside 0..hi (e.g. the step inside a shorter sequence); returns it."""
-    value = max(0, min(int(st.session_state[key]), hi))
+def clamp(key: str, hi: int, lo: int = 0) -> int:
+    """Keep a whole-number key inside lo..hi (e.g. the step inside a shorter sequence); returns it."""
+    value = max(lo, min(int(st.session_state[key]), hi))
     if value != st.session_state[key]:
         st.session_state[key] = value
     return value

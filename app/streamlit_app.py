@@ -16,8 +16,12 @@ st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
 # ~6rem (the toolbar needs 3.75rem); the first screen needs that room for the answers and the memory panels.
 st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.75rem;}</style>")
 S.init()  # every page has the session-state schema (and the link's values) before it draws
+# The page scripts live in app/screens/, not app/pages/: Streamlit treats a pages/ folder beside the entry
+# script as its older automatic navigation, and a link straight to /memory would then run that page alone,
+# without this file's S.init() (found by opening /memory in a fresh browser).
 pages = [
-    st.Page(str(ROOT / "app" / "pages" / "explore.py"), title="Explore", url_path="explore", default=True,
+    st.Page(str(ROOT / "app" / "screens" / "explore.py"), title="Explore", url_path="explore", default=True,
             icon=":material/timeline:"),
+    st.Page(str(ROOT / "app" / "screens" / "memory.py"), title="Memory", url_path="memory", icon=":material/memory:"),
 ]
 st.navigation(pages).run()

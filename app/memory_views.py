@@ -1,0 +1,113 @@
+"""Pure figure builders of the Memory page (arrays in, Vega-Lite specs as plain dicts out; no Streamlit).
+
+Every chart names its axes with units, uses the models' colours of figures.MODEL_COLOURS (readable with
+the common colour-vision deficiencies), and a log scale where the numbers span orders of magnitude.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .figures import _chart
+
+COLOURS = {"LSTM": "#0072b2", "GRU": "#009e73", "vanilla RNN": "#d55e00"}
+FLOOR = 1e-30  # a log scale cannot show 0: smaller values are drawn at this floor (the tooltip is exact)
+
+
+def colour(name: str) -> str:
+    return next((c for k, c in COLOURS.items() if name.startswith(k)), "#555555")
+
+
+def _legend(field: str, names: list) -> dict:
+    return {"field": field, "type": "nominal", "title": None,
+            "scale": {"domain": names, "range": [colour(n) for n in names]},
+            "legend": {"orient": "top", "labelFontSize": 14, "labelLimit": 400}}
+
+
+def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: tuple = (),
+          marker: int | None = None, height: int = 260) -> dict:
+    """One line per curve: curves {name: (xs, ys)}. `dashed` names are drawn dashed (e.g. a path of the
+    gradient); `marker` draws a grey rule at that x (e.g. the nudged step)."""
+    rows, names = [], list(curves)
+    for name, (xs, ys) in curves.items():
+        for x, y in zip(np.asarray(xs).tolist(), np.asarray(ys, np.float64).tolist(), strict=True):
+            if np.isfinite(y):
+                rows.append({"x": x, "y": max(y, FLOOR) if log else y, "value": y, "series": name})
+    y_enc = {"field": "y", "type": "quantitative", "title": y_title}
+    if log:
+        y_enc["scale"] = {"type": "log"}
+    layer = {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2.5}, "encoding": {
+        "x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y_enc,
+        "color": _legend("series", names),
+        "strokeDash": {"field": "series", "type": "nominal", "legend": None,
+                       "scale": {"domain": names, "range": [[6, 4] if n in dashed else [1, 0] for n in names]}},
+        "tooltip": [{"field": "series", "type": "nominal"}, {"field": "x", "type": "quantitative", "title": x_title},
+                    {"field": "value", "type": "quantitative", "format": ".3g", "title": y_title}]}}
+    layers = [layer]
+    if marker is not None:
+        layers.append({"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
+                                                           "strokeDash": [4, 3]}, "encoding": {"x": {"datum": marker}}})
+    return _chart(layers, height)
+
+
+def saturation(points: dict) -> dict:
+    """Gate saturation per unit (Karpathy et al. 2015): points {(model, gate): (below (H,), above (H,))}; x the
+    share of steps a unit's gate is below 0.1, y above 0.9, one panel per gate."""
+    rows = [{"below": float(b), "above": float(a), "unit": int(j), "model": m, "gate": g}
+            for (m, g), (lo, hi) in points.items() for j, (b, a) in enumerate(zip(lo, hi, strict=True))]
+    names = list(dict.fromkeys(m for m, _ in points))
+    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": rows},
+            "facet": {"column": {"field": "gate", "type": "nominal", "title": None,
+                                 "header": {"labelFontSize": 15}}},
+            "spec": {"width": 220, "height": 220, "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.8},
+                     "encoding": {
+                         "x": {"field": "below", "type": "quantitative", "scale": {"domain": [0, 1]},
+                               "title": "share of steps < 0.1 (closed)"},
+                         "y": {"field": "above", "type": "quantitative", "scale": {"domain": [0, 1]},
+                               "title": "share of steps > 0.9 (open)"},
+                         "color": _legend("model", names),
+                         "shape": {"field": "model", "type": "nominal", "legend": None},
+                         "tooltip": [{"field": "model"}, {"field": "gate"}, {"field": "unit"},
+                                     {"field": "below", "format": ".2f"}, {"field": "above", "format": ".2f"}]}},
+            "config": {"axis": {"labelFontSize": 13, "titleFontSize": 14}}}
+    return spec
+
+
+def trajectory(points: dict, marks: tuple = ()) -> dict:
+    """A 2-D PCA of the states, coloured by time: points {model: (T, 2)}; marked steps drawn large."""
+    rows = []
+    for name, p in points.items():
+        rows += [{"pc1": float(a), "pc2": float(b), "t": t, "model": name, "marked": t in marks}
+                 for t, (a, b) in enumerate(np.asarray(p))]
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": rows},
+            "facet": {"column": {"field": "model", "type": "nominal", "title": None, "header": {"labelFontSize": 15}}},
+            "spec": {"width": 260, "height": 240, "layer": [
+                {"mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1},
+                 "encoding": {"x": {"field": "pc1", "type": "quantitative", "title": "1st principal component"},
+                              "y": {"field": "pc2", "type": "quantitative", "title": "2nd principal component"},
+                              "order": {"field": "t"}}},
+                {"mark": {"type": "point", "filled": True},
+                 "encoding": {"x": {"field": "pc1", "type": "quantitative"},
+                              "y": {"field": "pc2", "type": "quantitative"},
+                              "color": {"field": "t", "type": "quantitative", "title": "step t",
+                                        "scale": {"scheme": "viridis"}},
+                              "size": {"field": "marked", "type": "nominal", "legend": None,
+                                       "scale": {"domain": [False, True], "range": [30, 220]}},
+                              "tooltip": [{"field": "t", "title": "step"}, {"field": "pc1", "format": ".3f"},
+                                          {"field": "pc2", "format": ".3f"}]}}]},
+            "resolve": {"scale": {"x": "independent", "y": "independent"}},
+            "config": {"axis": {"labelFontSize": 13, "titleFontSize": 14}}}
+
+
+def histogram(values: dict, title: str, log: bool = True) -> dict:
+    """Per-unit values as a histogram per model (forget times on a log axis): values {model: (H,)}."""
+    rows = [{"v": float(v), "model": m} for m, vs in values.items() for v in np.asarray(vs) if np.isfinite(v)]
+    names = list(values)
+    x = {"field": "v", "type": "quantitative", "title": title, "bin": {"maxbins": 30}}
+    if log:
+        rows = [{"v": float(np.log10(max(r["v"], 1e-9))), "model": r["model"]} for r in rows]
+        x["title"] = f"{title}, log10"
+    return _chart([{"data": {"values": rows}, "mark": {"type": "bar", "opacity": 0.75},
+                    "encoding": {"x": x, "y": {"aggregate": "count", "type": "quantitative", "title": "units",
+                                               "stack": None},
+                                 "color": _legend("model", names)}}], 220)

@@ -1,0 +1,168 @@
+"""The Memory page (app/pages/memory.py): every section draws, and its charts carry the numbers of an
+independent computation (torch, finite properties of clamps, numpy's own correlation)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+import lstm_core
+from app import memory_data, memory_views, trace_payload
+from tests.test_app import example_input
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = ROOT / "assets" / "models"
+SECTIONS = ["Retention", "Gradient flow", "Gate saturation", "Interventions", "State trajectory", "A memory ruler"]
+
+
+def memory_page(**state) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app" / "streamlit_app.py"), default_timeout=120)
+    at.run()
+    at.switch_page("screens/memory.py").run()
+    if state:
+        for k, v in state.items():
+            at.session_state[k] = v
+        at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _elements(node, out):
+    children = getattr(node, "children", None)
+    for c in (children.values() if isinstance(children, dict) else children or []):
+        out.append(c)
+        _elements(c, out)
+    return out
+
+
+def charts(at) -> list[dict]:
+    found = [e for e in _elements(at._tree, []) if type(e).__name__ == "UnknownElement" and e.type == "vega_lite_chart"]
+    return [json.loads(e.proto.spec) for e in found]
+
+
+def clamp_view(at) -> tuple[dict, dict]:
+    """The clamp's trace view: the one trace view on the page with a held C_t panel."""
+    views = [trace_payload.decode(c.proto.bytes) for c in at.get("bidi_component")
+             if c.proto.component_name == "lstmlab_trace_view"]
+    found = [v for v in views if "held_c" in v[1]]
+    assert len(found) == 1, f"{len(found)} clamp views"
+    return found[0]
+
+
+def rows(spec: dict) -> list[dict]:
+    layer = spec["layer"][0] if "layer" in spec else spec
+    data = layer.get("data", spec.get("data"))
+    return data["values"] if "values" in data else spec["datasets"][data["name"]]
+
+
+@pytest.mark.parametrize("task", ["adding", "copy"])
+def test_every_section_draws_for_lstm_gru_and_rnn(task):
+    at = memory_page(task=task)
+    headings = [m.value for m in at.markdown if m.value.startswith("#####")]
+    for name in SECTIONS:
+        assert any(h.startswith(f"##### {name}") for h in headings), name
+    assert len(charts(at)) >= 6  # retention, gradient, saturation, trajectory, forget times, probes
+    legend = charts(at)[0]["layer"][0]["encoding"]["color"]["scale"]["domain"]
+    assert legend == ["LSTM h_t", "LSTM C_t", "GRU h_t", "vanilla RNN h_t"]
+
+
+def test_the_retention_chart_is_the_change_torch_computes():
+    at = memory_page(task="adding")
+    ck = lstm_core.load_model(MODELS / "adding-lstm.npz")
+    x = example_input("adding", ck)
+    s = int(np.flatnonzero(lstm_core.make_task("adding", 1, 100, 0).marks[0])[0])  # the first marked step
+    changed = x.copy()
+    changed[s] = 0.0
+    with torch.no_grad():
+        cell = lstm_core.sequence_model(ck).cell
+        h0, h1 = (cell(torch.from_numpy(v)[None])[0][0].numpy().astype(np.float64) for v in (x, changed))
+    expected = np.linalg.norm(h1 - h0, axis=1)[s:]
+    shown = [r["value"] for r in rows(charts(at)[0]) if r["series"] == "LSTM h_t"]
+    np.testing.assert_allclose(shown, expected, rtol=2e-3, atol=1e-5)
+
+
+def test_the_gradient_chart_falls_for_the_rnn_and_not_for_the_lstm():
+    at = memory_page(task="adding")
+    spec = next(c for c in charts(at) if c.get("layer") and "‖∂h_T" in c["layer"][0]["encoding"]["y"]["title"])
+    by = {}
+    for r in rows(spec):
+        by.setdefault(r["series"], []).append(r["value"])
+    rnn, lstm = np.array(by["vanilla RNN"]), np.array(by["LSTM"])
+    assert rnn[-1] / rnn[-100] > 1e4  # the shipped adding RNN: the first inputs barely reach h_T
+    assert lstm[-1] / lstm[-100] < 1e2  # the LSTM's gradient does not vanish over 100 steps
+    caption = next(c.value for c in at.caption if "over the last" in c.value)
+    assert "vanilla RNN" in caption
+
+
+def test_freezing_the_memory_holds_the_cell_state_exactly_on_the_page():
+    at = memory_page(task="adding", clamp="freeze", clamp_from=30)
+    header, arrays = clamp_view(at)
+    held = arrays["held_c"]  # (units, steps): f = 1 and i = 0 from step 30 on
+    assert np.array_equal(held[:, 30:], np.repeat(held[:, 29:30], held.shape[1] - 30, axis=1))
+    assert not np.array_equal(arrays["c"][:, 30:], held[:, 30:])  # as trained, C keeps moving
+    said = [m.value for m in at.markdown if "with the gate held" in m.value]
+    assert said, "the answer with the gate held"
+
+
+def test_a_custom_clamp_on_chosen_units_leaves_the_other_units_alone():
+    at = memory_page(task="adding", clamp="custom", clamp_gate="f", clamp_value=0, clamp_units="2, 5")
+    _, arrays = clamp_view(at)
+    change = arrays["change_c"]
+    others = [j for j in range(change.shape[0]) if j not in (2, 5)]
+    start = int(np.flatnonzero(lstm_core.make_task("adding", 1, 100, 0).marks[0])[-1]) + 1  # after the marks
+    assert np.abs(change[:, :start]).max() < 1e-5  # before the clamp nothing differs (but float32 rounding)
+    assert np.abs(change[[2, 5], start:]).max() > 0.01
+    assert np.abs(change[others, start]).max() < 1e-5  # the held units' change reaches the others one step later
+
+
+def test_a_bad_unit_list_is_a_message_not_an_error():
+    at = memory_page(task="adding", clamp_units="<b>1</b>")
+    assert any("is not 'all' or unit numbers" in w.value.replace("\\", "") for w in at.warning)
+
+
+def test_interpretable_cells_on_text_match_numpys_correlation():
+    at = memory_page(task="charlm")
+    assert any(m.value.startswith("##### Interpretable cells") for m in at.markdown)
+    ck = lstm_core.load_model(MODELS / "charlm-lstm.npz")
+    params = ck.task["params"]
+    d = lstm_core.make_task("charlm", memory_data.TEXT_SEQUENCES, params["length"], 11)
+    c, props = [], {}
+    with torch.no_grad():  # C_t by torch, one step at a time: the independent reference
+        cell = lstm_core.sequence_model(ck).cell
+        for b in range(d.x.shape[0]):
+            hx, cs = None, []
+            for t in range(d.x.shape[1]):
+                _, hx = cell(torch.from_numpy(d.x[b, t : t + 1])[None], hx)
+                cs.append(hx[1].reshape(-1).numpy().astype(np.float64))
+            c.append(np.array(cs))
+            chars = [ck.vocab[int(np.argmax(r))] for r in d.x[b]]
+            for k, v in memory_data.text_properties(chars).items():
+                props.setdefault(k, []).append(v)
+    c = np.concatenate(c)
+    found = memory_data.interpretable(ck, "charlm", params, "c")
+    assert "position in the line" in found
+    for prop, (units, r) in found.items():
+        values = np.concatenate(props[prop])
+        corr = np.array([np.corrcoef(c[:, j], values)[0, 1] for j in range(c.shape[1])])
+        best = np.argsort(-np.abs(np.nan_to_num(corr)))[:3]
+        assert list(units) == list(best), prop
+        np.testing.assert_allclose(r, corr[best], atol=1e-4)
+
+
+def test_text_properties_by_hand():
+    p = memory_data.text_properties(list('a "b" (c)\nd'))
+    assert p["inside quotes"].tolist() == [0, 0, 1, 1, 0, 0, 0, 0, 0, 0, 0]
+    assert p["inside brackets"].tolist() == [0, 0, 0, 0, 0, 0, 1, 1, 1, 0, 0]
+    assert p["position in the line"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]
+
+
+def test_log_charts_keep_the_exact_value_and_draw_zero_at_the_floor():
+    spec = memory_views.lines({"RNN": ([0, 1, 2], [1.0, 0.0, 1e-40])}, "t", "change", log=True)
+    r = rows(spec)
+    assert [v["value"] for v in r] == [1.0, 0.0, 1e-40]
+    assert [v["y"] for v in r] == [1.0, memory_views.FLOOR, memory_views.FLOOR]

@@ -31,3 +31,14 @@ def test_text_shows_its_interpretable_cells(page, server):
     box.scroll_into_view_if_needed(timeout=60_000)
     expect(box).to_contain_text("position in the line: unit")
     expect(box.locator(".lstmlab-text-body span")).to_have_count(100)
+
+
+def test_a_link_straight_to_a_page_keeps_its_settings(page, server):
+    """A fresh browser landing on /memory or /explore (not /) still gets the session set up from the link."""
+    page.goto(f"{server}/memory?task=copy&memory_mode=perturb")
+    expect(page.locator(".st-key-mem_retention")).to_contain_text("move it by 1", timeout=60_000)
+    expect(page.get_by_text("See 5 symbols (of 8)")).to_be_visible()
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+    page.goto(f"{server}/explore?task=spike")
+    wait_for_explore(page)
+    expect(page.locator(".st-key-story")).to_contain_text("Was there a spike early on")

@@ -132,11 +132,86 @@ def _train(args) -> int:
     return 0 if not math.isnan(m["val_loss"]) else 1
 
 
+MEMORY_VIEWS = ("retention", "gradient", "saturation", "trajectory", "forget", "clamp")
+
+
+def add_memory_arguments(sub) -> None:
+    m = sub.add_parser("memory", help="measure what a model remembers on one sequence (the Memory page's numbers)",
+                       description="Write the Memory page's numbers for one sequence of a file to JSON: retention "
+                                   "after zeroing an input, gradient norms ||dh_T/dx_t|| (LSTM: along C_t and through "
+                                   "h_t), gate saturation per unit, a PCA of h_t, forget times, and C_t with f=1, i=0 "
+                                   "held from a step.")
+    m.add_argument("--model", required=True, help="a checkpoint (.npz or .pt) or KIND:random:H=SIZE:seed=N")
+    m.add_argument("--input", required=True, help="a sequence file (.csv .tsv .npy .npz .json .txt)")
+    m.add_argument("--sequence", type=int, default=0, help="which sequence of the file (default 0)")
+    m.add_argument("--step", type=int, default=0, help="the step changed (retention) and held from (clamp)")
+    m.add_argument("--view", action="append", choices=MEMORY_VIEWS, help=f"one of {', '.join(MEMORY_VIEWS)} "
+                   "(repeatable; default: all)")
+    m.add_argument("--out", required=True, help="where to write the JSON")
+    m.set_defaults(run=_memory)
+
+
+def _memory(args) -> int:
+    import numpy as np  # lazily, for start-up time
+
+    from . import memory  # lazily, for start-up time
+    from .models import is_random_spec, load_model, random_model  # lazily, for start-up time
+    from .readers import ReadOptions, read_sequences  # lazily, for start-up time (pandas)
+    from .registry import CELLS  # lazily, for start-up time
+    from .tracing import trace  # lazily, for start-up time
+
+    path = Path(args.input)
+    if not path.is_file():
+        raise LabError(f"input file {str(path)!r} does not exist")
+    if is_random_spec(args.model):
+        data = read_sequences(path)
+        model = random_model(args.model, data.x.shape[-1])
+    else:
+        model = load_model(args.model)
+        data = read_sequences(path, options=ReadOptions(expected_features=model.input_size, vocab=model.vocab))
+    if not 0 <= args.sequence < data.batch_size:
+        raise LabError(f"--sequence must be between 0 and {data.batch_size - 1}; got {args.sequence}")
+    raw = data.sequence(args.sequence)
+    x = raw if model.normalisation is None else model.normalisation.apply(raw)
+    if not 0 <= args.step < len(x):
+        raise LabError(f"--step must be between 0 and {len(x) - 1}; got {args.step}")
+    views = args.view or list(MEMORY_VIEWS)
+    cell = CELLS[model.kind]
+    tr = trace(model, x)
+    out = {"model": model.describe(), "input": data.source, "sequence": args.sequence, "steps": len(x)}
+
+    def listed(a):
+        return None if a is None else np.asarray(a, np.float64).tolist()
+
+    if "retention" in views:
+        r = memory.retention(model, x, args.step, mode="zero")
+        out["retention"] = {"step": args.step, "steps": listed(r.steps), "h": listed(r.h), "c": listed(r.c)}
+    if "gradient" in views:
+        g = memory.gradient_flow(model, x, split=model.kind == "lstm")
+        out["gradient"] = {"norm": listed(g.norm), "cell_path": listed(g.cell), "hidden_path": listed(g.hidden)}
+    if "saturation" in views:
+        out["saturation"] = {q.key: dict(zip(("below_0.1", "above_0.9"), map(listed, memory.saturation(tr, q.key)),
+                                             strict=True)) for q in cell.quantities if q.fixed == (0.0, 1.0)}
+    if "trajectory" in views:
+        points, ratio = memory.state_pca(tr, "h", 2)
+        out["trajectory"] = {"h_pca": listed(points), "explained": listed(ratio)}
+    if "forget" in views and cell.forget_gate is not None:
+        out["forget_time"] = listed(memory.forget_time(tr, cell.forget_gate))
+    if "clamp" in views and model.kind == "lstm":
+        held = memory.clamped_trace(model, x, [memory.Clamp("f", 1.0, None, (args.step, None)),
+                                               memory.Clamp("i", 0.0, None, (args.step, None))])
+        out["clamp"] = {"held": "f=1, i=0", "from": args.step, "c": listed(held["c"]), "h": listed(held["h"])}
+    Path(args.out).write_text(json.dumps(out))
+    print(f"measured {model.describe()} on {data.source} (sequence {args.sequence}, {len(x)} steps): "
+          f"{', '.join(k for k in out if k not in ('model', 'input', 'sequence', 'steps'))} -> {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lstm_core",
                                 description="Exact, traceable recurrent networks (LSTM and variants, GRU, RNN).")
     p.add_argument("--debug", action="store_true", help="show full tracebacks for internal errors")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{trace,train}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{trace,train,memory}")
 
     t = sub.add_parser("trace", help="record every gate at every step of a model run over a sequence file",
                        description="Run a model over a sequence file and save every gate at every step "
@@ -158,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.set_defaults(run=_trace)
 
     add_train_arguments(sub)
+    add_memory_arguments(sub)
     return p
 
 

@@ -119,3 +119,27 @@ def test_help_lists_both_commands(capsys):
         cli("trace", "--help")
     assert e.value.code == 0
     assert "KIND:random:H=SIZE:seed=N" in capsys.readouterr().out
+
+
+def test_memory_writes_the_pages_numbers_checked_against_torch(tmp_path, capsys):
+    import json
+
+    x = np.random.default_rng(3).standard_normal((40, 2)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    assert main(["memory", "--model", "lstm:random:H=5:seed=2", "--input", str(tmp_path / "x.npy"), "--step", "10",
+                 "--out", str(tmp_path / "m.json")]) == 0
+    out = json.loads((tmp_path / "m.json").read_text())
+    m = make_cell("lstm", 2, 5, seed=2)  # the same random model, in torch
+    zeroed = x.copy()
+    zeroed[10] = 0.0
+    with torch.no_grad():
+        h0, h1 = (m(torch.from_numpy(v)[None])[0][0].numpy().astype(np.float64) for v in (x, zeroed))
+    np.testing.assert_allclose(out["retention"]["h"], np.linalg.norm(h1 - h0, axis=1)[10:], atol=1e-5)
+    c = np.array(out["clamp"]["c"])  # f = 1 and i = 0 from step 10: the cell state is frozen exactly
+    assert np.array_equal(c[10:], np.repeat(c[9:10], 30, axis=0))
+    assert len(out["gradient"]["norm"]) == 40 and len(out["gradient"]["cell_path"]) == 40
+    assert set(out["saturation"]) == {"f", "i", "o"}
+    assert "retention, gradient, saturation, trajectory, forget_time, clamp" in capsys.readouterr().out
+    assert main(["memory", "--model", "lstm:random:H=5:seed=2", "--input", str(tmp_path / "x.npy"), "--step", "40",
+                 "--out", str(tmp_path / "m.json")]) == 2
+    assert "--step must be between 0 and 39; got 40" in capsys.readouterr().err

@@ -11,7 +11,8 @@ import numpy as np
 from .figures import _chart
 
 COLOURS = {"LSTM": "#0072b2", "GRU": "#009e73", "vanilla RNN": "#d55e00"}
-FLOOR = 1e-30  # a log scale cannot show 0: smaller values are drawn at this floor (the tooltip is exact)
+FLOOR = 1e-30  # a log scale cannot show 0: smaller values are drawn at a floor (the tooltip is exact)
+SPAN = 1e-15  # ... and so are values below this fraction of a chart's largest: 15 decades are plenty to read
 
 
 def colour(name: str) -> str:
@@ -29,10 +30,12 @@ def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: t
     """One line per curve: curves {name: (xs, ys)}. `dashed` names are drawn dashed (e.g. a path of the
     gradient); `marker` draws a grey rule at that x (e.g. the nudged step)."""
     rows, names = [], list(curves)
+    top = max((float(np.nanmax(ys)) for _, ys in curves.values() if np.isfinite(ys).any()), default=1.0)
+    floor = max(FLOOR, top * SPAN)
     for name, (xs, ys) in curves.items():
         for x, y in zip(np.asarray(xs).tolist(), np.asarray(ys, np.float64).tolist(), strict=True):
             if np.isfinite(y):
-                rows.append({"x": x, "y": max(y, FLOOR) if log else y, "value": y, "series": name})
+                rows.append({"x": x, "y": max(y, floor) if log else y, "value": y, "series": name})
     y_enc = {"field": "y", "type": "quantitative", "title": y_title}
     if log:
         y_enc["scale"] = {"type": "log"}

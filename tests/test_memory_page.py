@@ -95,7 +95,7 @@ def test_the_gradient_chart_falls_for_the_rnn_and_not_for_the_lstm():
     rnn, lstm = np.array(by["vanilla RNN"]), np.array(by["LSTM"])
     assert rnn[-1] / rnn[-100] > 1e4  # the shipped adding RNN: the first inputs barely reach h_T
     assert lstm[-1] / lstm[-100] < 1e2  # the LSTM's gradient does not vanish over 100 steps
-    caption = next(c.value for c in at.caption if "over the last" in c.value)
+    caption = next(c.value for c in at.caption if "How much more the last input" in c.value)
     assert "vanilla RNN" in caption
 
 
@@ -161,8 +161,8 @@ def test_text_properties_by_hand():
     assert p["position in the line"].tolist() == [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 0]
 
 
-def test_log_charts_keep_the_exact_value_and_draw_zero_at_the_floor():
-    spec = memory_views.lines({"RNN": ([0, 1, 2], [1.0, 0.0, 1e-40])}, "t", "change", log=True)
+def test_log_charts_keep_the_exact_value_and_draw_tiny_ones_at_a_floor():
+    spec = memory_views.lines({"RNN": ([0, 1, 2, 3], [1.0, 0.0, 1e-40, 1e-10])}, "t", "change", log=True)
     r = rows(spec)
-    assert [v["value"] for v in r] == [1.0, 0.0, 1e-40]
-    assert [v["y"] for v in r] == [1.0, memory_views.FLOOR, memory_views.FLOOR]
+    assert [v["value"] for v in r] == [1.0, 0.0, 1e-40, 1e-10]
+    assert [v["y"] for v in r] == [1.0, 1e-15, 1e-15, 1e-10]  # 15 decades below the largest

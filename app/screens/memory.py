@@ -62,12 +62,13 @@ with st.container(key="mem_gradient"):
         lag = min(100, len(g["norm"]) - 1)
         early, last = float(g["norm"][-1 - lag]), float(g["norm"][-1])
         if lag > 0:
-            falls.append(f"{name}: ×{last / early:.3g} over the last {lag} steps" if early > 0 else f"{name}: 0")
+            falls.append(f"{name} ×{last / early:.3g}" if early > 0 else f"{name}: the early input has no effect")
     st.vega_lite_chart(memory_views.lines(curves, "input step t", "‖∂h_T/∂x_t‖ (Frobenius), log", log=True,
                                           dashed=tuple(dashed)), width="stretch")
-    st.caption(plain("‖∂h_T/∂x_t‖ at the last step over the same norm earlier: " + "; ".join(falls)
-                     + ". The LSTM's dashed lines split it: the path along the cell state (every h → gates link cut)"
-                       " and the rest."))
+    st.caption(plain(f"How much more the last input moves h_T than the input {lag} steps before it: "
+                     + "; ".join(falls) + ". The LSTM's dashed lines split its gradient: the path along the cell "
+                     "state (every h → gates link cut) and the rest. Values below 10⁻¹⁵ of the largest are drawn "
+                     "at that floor; hover for the exact number.", limit=800))
 
 with st.container(key="mem_saturation"):
     st.markdown("##### Gate saturation: how often each unit's gate is shut (< 0.1) or open (> 0.9)")
@@ -157,7 +158,7 @@ with st.container(key="mem_ruler"):
         st.caption(plain(f"Memory capacity (Jaeger 2001), Σ_k R²_k over k = 0…29: {'; '.join(capacity)}. Probed on "
                          f"{memory_data.PROBE_SEQUENCES} generated sequences of the task, split by sequence; the "
                          f"input's scale (standard deviation) is {p['scale']:.2f}, and a nonlinear network's "
-                         "capacity depends on it."))
+                         "capacity depends on it.", limit=800))
     else:
         st.caption("The probes learn from generated sequences of a task: pick a generated example in the sidebar.")
 

@@ -10,6 +10,7 @@ says can name a file: sample files are picked from an allow-list of names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from types import SimpleNamespace
 
@@ -33,6 +34,7 @@ class Field:
     hi: int | None = None
     url: bool = False  # carried in the address bar
     max_len: int = 200  # text
+    pattern: str = ""  # text: a regular expression the whole value must match
 
     def parse(self, raw: str):
         """The value a URL string stands for, or ValueError saying why not."""
@@ -60,6 +62,8 @@ class Field:
             raise ValueError(f"is above {self.hi:,}")
         if isinstance(value, str) and len(value) > self.max_len:
             raise ValueError(f"is longer than {self.max_len} characters")
+        if self.pattern and not re.fullmatch(self.pattern, str(value)):
+            raise ValueError("is not in the expected form")
         return value
 
 
@@ -98,8 +102,8 @@ SCHEMA = {
     "probe_kind": Field("linear", choices=("linear", "mlp"), url=True),
     "clamp": Field("freeze", choices=("freeze", "forget", "no_write", "reveal", "custom"), url=True),
     "clamp_gate": Field("f", choices=("f", "i", "g", "o"), url=True),  # custom: this gate ...
-    "clamp_value": Field(100, lo=-100, hi=100, url=True),  # ... held at this value, in percent
-    "clamp_units": Field("all", max_len=200, url=True),  # "all" or unit numbers, e.g. "0, 3, 5"
+    "clamp_value": Field(100, lo=0, hi=100, url=True),  # ... held at this value, in percent
+    "clamp_units": Field("all", max_len=200, url=True, pattern=r"all|\d{1,3}( *, *\d{1,3})*"),  # or e.g. "0, 3, 5"
     "clamp_from": Field(-1, lo=-1, hi=MAX_STEPS - 1, url=True),  # -1: from the step after the last mark
     "clamp_to": Field(0, lo=0, hi=MAX_STEPS, url=True),  # 0: to the end
 }

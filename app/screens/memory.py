@@ -107,7 +107,7 @@ with st.container(key="mem_clamp"):
         if choice == "custom":
             g1, g2 = st.columns(2)
             gate = g1.selectbox("Gate", ("f", "i", "g", "o"), key=K.clamp_gate)
-            value = g2.slider("Value (percent)", -100 if gate == "g" else 0, 100, key=K.clamp_value) / 100
+            value = g2.slider("Value (percent of 1)", 0, 100, key=K.clamp_value) / 100
             held = ((gate, value),)
         else:
             held = {"freeze": (("f", 1.0), ("i", 0.0)), "forget": (("f", 0.0),), "no_write": (("i", 0.0),),

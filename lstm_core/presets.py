@@ -1,14 +1,14 @@
 """Hand-set weights: one-unit LSTMs whose every weight a person can read, the input they are made for, and
 the vanilla RNN that stands beside them.
 
-A preset is data. The unit reads three input features, `value`, `write` and `reset`; each gate (f, i, g for
+A preset is data. The unit reads three input features, `value`, ‘write’ and ‘reset’; each gate (f, i, g for
 C̃, o) has a weight on each of them, one on the unit's own previous output h_{t-1}, and a bias. Large
 weights saturate the sigmoids, so a gate is either shut (σ(−10) ≈ 0.00005) or open (σ(10) ≈ 0.99995) and
 the cell does what a person would program it to do:
 
-- latch: `write` opens the input gate and shuts the forget gate for one step, so the cell takes C̃ =
-  tanh(value); otherwise f = σ(12) ≈ 0.999994 keeps it (99.4% after 1,000 steps) until `reset` shuts f.
-- counter: every `write` pulse adds C̃ = tanh(0.1) ≈ 0.0997 to the cell; `reset` empties it.
+- latch: ‘write’ opens the input gate and shuts the forget gate for one step, so the cell takes C̃ =
+  tanh(value); otherwise f = σ(12) ≈ 0.999994 keeps it (99.4% after 1,000 steps) until ‘reset’ shuts f.
+- counter: every ‘write’ pulse adds C̃ = tanh(0.1) ≈ 0.0997 to the cell; ‘reset’ empties it.
 - forget-everything: f = σ(−12) ≈ 0 at every step, so C_t = i_t ⊙ C̃_t holds only the present input.
 
 Pure numpy (a `Network`, no torch), so the app's first screen can show them without importing torch.
@@ -52,12 +52,12 @@ _RNN_NOTE = ("a vanilla RNN with one unit and a recurrent weight of 1 (its best 
              "up by the write signal: tanh squeezes its state a little at every step, so it fades")
 PRESETS = {p.name: p for p in (
     Preset("latch", "Memory latch",
-           "stores tanh(value) when `write` is 1 and holds it, step after step, until `reset` is 1",
+           "stores tanh(value) when ‘write’ is 1 and holds it, step after step, until ‘reset’ is 1",
            {"f": {"write": -20.0, "reset": -20.0, "b": 12.0}, "i": {"write": 20.0, "b": -10.0},
             "g": {"value": 1.0}, "o": {"b": 10.0}},
            {"write": 1.5, "reset": -3.0, "h": 1.0}, _RNN_NOTE),
     Preset("counter", "Counter",
-           "adds tanh(0.1) ≈ 0.1 to the cell at every `write` pulse, and empties it at `reset`",
+           "adds tanh(0.1) ≈ 0.1 to the cell at every ‘write’ pulse, and empties it at ‘reset’",
            {"f": {"reset": -24.0, "b": 12.0}, "i": {"write": 20.0, "b": -10.0}, "g": {"b": 0.1}, "o": {"b": 10.0}},
            {"write": 1.5, "reset": -3.0, "h": 1.0}, _RNN_NOTE),
     Preset("forget", "Forget everything (f = 0)",
@@ -112,7 +112,7 @@ def demo_input(length: int = 200, seed: int = 0) -> tuple[np.ndarray, tuple]:
 
 
 def counter_input(length: int = 200, seed: int = 0) -> tuple[np.ndarray, tuple]:
-    """(T, 3) input for the counter: `write` pulses on about one step in six, a reset at about 60% of the way."""
+    """(T, 3) input for the counter: ‘write’ pulses on about one step in six, a reset at about 60% of the way."""
     x, _ = demo_input(length, seed)
     rng = np.random.default_rng(seed + 1)
     x[:, 1] = (rng.random(length) < 1 / 6).astype(np.float32)

@@ -19,5 +19,6 @@ S.init()  # every page has the session-state schema (and the link's values) befo
 pages = [
     st.Page(str(ROOT / "app" / "pages" / "explore.py"), title="Explore", url_path="explore", default=True,
             icon=":material/timeline:"),
+    st.Page(str(ROOT / "app" / "pages" / "lesson.py"), title="Lesson", url_path="lesson", icon=":material/school:"),
 ]
 st.navigation(pages).run()

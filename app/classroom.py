@@ -20,7 +20,7 @@ from .text import plain
 
 K = S.KEYS
 _DIAGRAMS = Path(__file__).resolve().parents[1] / "assets" / "diagrams"
-PRESENT_PANELS = ("x", "c", "rnn_h", "answers", "h")  # Explore in presentation mode: the story's panels
+PRESENT_PANELS = ("c", "rnn_h")  # Explore in presentation mode: the story's two memories (the cards say the rest)
 PRESENTATION_CSS = """<style>
 /* Presentation mode (issue 15): on while the page holds the .st-key-present_on container. The toggle itself
    floats at the top right, in the toolbar's row, so it costs the first screen no room. */

@@ -32,7 +32,8 @@ class Stop:
     panels: tuple = ()  # the trace view's panels, in order (trace_panels keys); () = no heatmaps
     step: int = 0  # the step the stop opens at
     unit: int = 0  # the unit the equations show
-    extra: tuple = ()  # "numbers" (equations and diagrams beside the figure), "numbers_below" (under it),
+    extra: tuple = ()  # "answers" (each model's answer beside the right one), "numbers" (equations and
+    # diagrams beside the figure), "numbers_below" (under it),
     # "memory" (the nudge chart as the figure), "forget_bias" (a slider for the latch's b_f), "horizon"
     # (horizon-wise error of the shipped forecasters as the figure)
     needs: tuple = ()  # pages this stop points to: "train", "memory"
@@ -58,7 +59,7 @@ STOPS: tuple[Stop, ...] = (
                      "squashes it with tanh: after a few steps the symbols are gone (the sentence above says by "
                      "which step). Same size, same training: the difference is the cell.",
                   "“A recurrent network remembers everything it has seen.”"),
-         setup=COPY, panels=("x", "c", "rnn_h", "answers"), step=30, unit=8),
+         setup=COPY, panels=("x", "c", "rnn_h", "answers"), step=30, unit=8, extra=("answers",)),
     Stop("highway", "2. The cell state: a memory highway", "§2 Core idea",
          "The cell state C_t carries memory forward almost unchanged: C_t = f_t ⊙ C(t−1) + i_t ⊙ C̃_t with "
          "f_t ≈ 1 is nearly the identity, step after step: a conveyor belt.",
@@ -147,7 +148,7 @@ STOPS: tuple[Stop, ...] = (
                      "Greff et al. (2017) found the forget gate and the output activation the most important "
                      "parts of the LSTM.",
                   "“Never forgetting would be the perfect memory.”"),
-         setup={**COPY, "variant": "nfg"}, panels=("x", "c", "answers"), step=57, unit=8),
+         setup={**COPY, "variant": "nfg"}, panels=("x", "c", "answers"), step=57, unit=8, extra=("answers",)),
     Stop("variants", "9. Variants and the GRU", "§6.1–6.3 Peephole, coupled gates, GRU",
          "Peephole LSTMs let the gates see C_t; the coupled (CIFG) variant sets i_t = 1 − f_t. The GRU merges "
          "the cell state into h_t and uses an update gate z_t to keep it: fewer gates, one state.",
@@ -172,8 +173,8 @@ STOPS: tuple[Stop, ...] = (
                   1, "Long sequences can make gradients explode: clipping their norm (the training code uses 1.0) "
                      "keeps a step from blowing the weights up. Normalised inputs help too.",
                   "“NaN means the model is too small.”"),
-         setup={"task": "adding", "example_length": 400}, panels=("x", "c", "rnn_h", "answers"), step=200,
-         needs=("train",)),
+         setup={"task": "adding", "example_length": 400}, panels=("x", "c", "rnn_h"), step=200,
+         extra=("answers",), needs=("train",)),
     Stop("checklist", "11. The evaluation checklist", "§10 Evaluation checklist",
          "Track training and validation loss by epoch, a metric for the task, horizon-wise error for forecasts, "
          "the overfitting gap and inference latency on long sequences.",

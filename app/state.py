@@ -136,6 +136,7 @@ SEEK_ACK = "_seek_ack"  # the number of the last step request from the browser t
 NUDGE_FOR = "_nudge_for"  # the input whose memory chart the nudged step was chosen for
 LESSON_SEEN = "_lesson_seen"  # the lesson stop whose view (step, unit, weights) was last set up
 LINK_KEYS = "_link_keys"  # the keys the session's link carried, until the first page has drawn (sync_url)
+SAVED = "_saved"  # every schema key's value at the start of the run: what a page switch drops comes back from here
 LAST_FILE = "_last_sequence_file"  # (bytes, name) of the last file, to re-read it with other options
 UPLOADED_SEQUENCES = "uploaded_sequences"
 UPLOADED_MODEL = "uploaded_model"
@@ -143,7 +144,7 @@ UPLOAD_ERROR = "upload_error"
 MODEL_UPLOAD_ERROR = "model_upload_error"
 BOOKKEEPING = {STATE_READY: False, NOTICES: (), PLAY_FROM: None, PLAY_CHANGED: False, SEEK_ACK: 0, NUDGE_FOR: None,
                LAST_FILE: None, UPLOADED_SEQUENCES: None, UPLOADED_MODEL: None, UPLOAD_ERROR: None,
-               MODEL_UPLOAD_ERROR: None, LESSON_SEEN: None, LINK_KEYS: ()}
+               MODEL_UPLOAD_ERROR: None, LESSON_SEEN: None, LINK_KEYS: (), SAVED: None}
 
 
 def read_url(params: dict) -> tuple[dict, list[str]]:
@@ -168,11 +169,15 @@ def init() -> None:
     ss = st.session_state
     first = not ss.get(STATE_READY)
     url, notices = read_url({k: st.query_params[k] for k in st.query_params}) if first else ({}, [])
+    saved = ss.get(SAVED) or {}
     for key, field in SCHEMA.items():
         if key in ss:
             ss[key] = ss[key]
+        elif key in saved:  # its widget was not drawn last run (another page): Streamlit dropped it
+            ss[key] = saved[key]
         else:
             ss[key] = url.get(key, field.default_in(ss))
+    ss[SAVED] = {key: ss[key] for key in SCHEMA}
     for key, default in BOOKKEEPING.items():
         ss.setdefault(key, default)
     if notices:
@@ -203,11 +208,20 @@ def sync_url() -> None:
 
 
 def through_the_entry_point() -> None:
-    """Call first in every page. A fresh server whose first request is a deep link (/lesson?stop=3) runs that
-    page file on its own, in Streamlit's old pages-folder mode (app/pages/ exists), which lasts until
-    st.navigation has been called once: no schema, no link, no navigation. Then switch that mode off and
-    rerun, so app/streamlit_app.py runs first and opens the page the link names, with the link's values."""
-    if st.session_state.get(STATE_READY):
+    """Call first in every page.
+
+    - A page switch drops the values of the widgets drawn on other pages (the sidebar's task, Explore's unit
+      toggle, ...), after init() has run: they come back here from SAVED, so Explore keeps its view while
+      the Lesson is open, and the link keeps carrying it.
+    - A fresh server whose first request is a deep link (/lesson?stop=3) runs that page file on its own, in
+      Streamlit's old pages-folder mode (app/pages/ exists), which lasts until st.navigation has been called
+      once: no schema, no link, no navigation. Then switch that mode off and rerun, so app/streamlit_app.py
+      runs first and opens the page the link names, with the link's values."""
+    ss = st.session_state
+    if ss.get(STATE_READY):
+        for key, value in (ss.get(SAVED) or {}).items():
+            if key not in ss:
+                ss[key] = value
         return
     from streamlit.runtime.pages_manager import PagesManager
 

@@ -14,7 +14,7 @@ const BAR = { dx: 14, w: 14, cap: 7 }; // colour bar: offset right of the plot, 
 const UNKNOWN = "#c00000"; // ticks under the input at steps whose character is outside the vocabulary
 const NARROW = { left: 78, right: 74 }; // under 720 px wide: smaller margins, units only where they fit
 // Presentation mode (header.present): text at least 18 px, lines twice as thick, wider margins for the text.
-const PRESENT = { left: 150, right: 132, titleH: 46, reserve: 330, bottom: 78 };
+const PRESENT = { left: 150, right: 132, narrowLeft: 112, narrowRight: 120, titleH: 42, reserve: 330, bottom: 72 };
 const drawn = { smallest: Infinity }; // the smallest font size drawn, for tests (canvas text is not in the DOM)
 const fs = (box, px) => {
   const size = box.present ? Math.max(18, Math.round(px * 1.35)) : px;
@@ -100,8 +100,8 @@ function layout(header, width) {
   let y = M.top;
   const present = Boolean(header.present);
   const narrow = width < 720;
-  const left = narrow ? NARROW.left : present ? PRESENT.left : M.left;
-  const right = narrow ? NARROW.right : present ? PRESENT.right : M.right;
+  const left = present ? (narrow ? PRESENT.narrowLeft : PRESENT.left) : narrow ? NARROW.left : M.left;
+  const right = present ? (narrow ? PRESENT.narrowRight : PRESENT.right) : narrow ? NARROW.right : M.right;
   const titleH = present ? PRESENT.titleH : M.titleH;
   const plotW = Math.max(120, width - left - right);
   const boxes = header.panels.map((p) => {
@@ -295,7 +295,7 @@ function drawAxes(ctx, box, header, isLast, range) {
     ctx.fillText(fmt(p.vmin), box.x - 6, box.y + box.h - 2);
   }
   ctx.save();
-  ctx.translate(box.x - (box.narrow ? 50 : box.present ? 100 : 58), box.y + box.h / 2);
+  ctx.translate(box.x - (box.present ? box.x - 14 : box.narrow ? 50 : 58), box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
   ctx.fillText(p.row_label, 0, 0);
@@ -318,7 +318,7 @@ function drawAxes(ctx, box, header, isLast, range) {
   if (isLast) {
     ctx.font = `${fs(box, 13)}px ${FONT}`;
     ctx.fillText(header.step_label + (header.bin > 1 ? `  (drawn as ${header.columns} columns, each the mean of ${header.bin} steps)` : ""),
-      box.x + box.w / 2, box.y + box.h + (box.present ? 70 : 36));
+      box.x + box.w / 2, box.y + box.h + (box.present ? 64 : 36));
   }
 }
 

@@ -121,7 +121,7 @@ with left:
     if "numbers_below" in stop.extra:
         step_view(K.step_view)
 with right:
-    if "answers" in stop.panels:
+    if "answers" in stop.extra:
         answers_line(sel, outs)
     with st.container(key="lesson_question"):
         question(stop, sel)

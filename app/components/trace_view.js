@@ -14,7 +14,7 @@ const BAR = { dx: 14, w: 14, cap: 7 }; // colour bar: offset right of the plot, 
 const UNKNOWN = "#c00000"; // ticks under the input at steps whose character is outside the vocabulary
 const NARROW = { left: 78, right: 74 }; // under 720 px wide: smaller margins, units only where they fit
 // Presentation mode (header.present): text at least 18 px, lines twice as thick, wider margins for the text.
-const PRESENT = { left: 150, right: 132, narrowLeft: 112, narrowRight: 120, titleH: 42, reserve: 330, bottom: 72 };
+const PRESENT = { left: 150, right: 132, narrowLeft: 112, narrowRight: 120, titleH: 42, reserve: 200, bottom: 72 };
 const drawn = { smallest: Infinity }; // the smallest font size drawn, for tests (canvas text is not in the DOM)
 const fs = (box, px) => {
   const size = box.present ? Math.max(18, Math.round(px * 1.35)) : px;
@@ -85,10 +85,11 @@ function canToggle(p) {
   return p.kind === "heatmap" && (p.full_range || []).length === 2;
 }
 
-function panelHeight(p, n, present) {
-  // Every panel fits on one screen: a projector at 720 px tall still shows the whole trace.
+function panelHeight(p, n, present, top) {
+  // Every panel fits on one screen: a projector at 720 px tall still shows the whole trace. In presentation
+  // mode the view fits below its own top (the page above it: the question, the story), with a little margin.
   const titleH = present ? PRESENT.titleH : M.titleH;
-  const reserve = present ? PRESENT.reserve : 170;
+  const reserve = present ? Math.max(PRESENT.reserve, (top || 0) + 12) : 170;
   const room = Math.max(present ? 200 : 360, (window.innerHeight || 900) - reserve) - n * (titleH + M.gap)
     - (present ? PRESENT.bottom : M.bottom);
   const share = Math.max(44, Math.floor(room / Math.max(1, n)));
@@ -96,7 +97,7 @@ function panelHeight(p, n, present) {
   return Math.min(150, share, Math.max(44, p.rows * 3));
 }
 
-function layout(header, width) {
+function layout(header, width, top) {
   let y = M.top;
   const present = Boolean(header.present);
   const narrow = width < 720;
@@ -105,7 +106,7 @@ function layout(header, width) {
   const titleH = present ? PRESENT.titleH : M.titleH;
   const plotW = Math.max(120, width - left - right);
   const boxes = header.panels.map((p) => {
-    const h = panelHeight(p, header.panels.length, present);
+    const h = panelHeight(p, header.panels.length, present, top);
     const box = { p, x: left, y: y + titleH, w: plotW, h, narrow, right, present, titleH };
     y += titleH + h + M.gap;
     return box;
@@ -361,7 +362,7 @@ function render(state) {
   const { header, canvas, overlay, holder } = state;
   drawn.smallest = Infinity;
   const width = Math.max(420, holder.clientWidth || 900);
-  const L = layout(header, width);
+  const L = layout(header, width, holder.getBoundingClientRect().top + window.scrollY);
   state.layout = L;
   // where each plot is, in CSS pixels of the canvas (for tests and tools that point at a panel)
   state.root.dataset.panels = JSON.stringify(Object.fromEntries(L.boxes.map((b) => [b.p.key,

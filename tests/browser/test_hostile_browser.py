@@ -35,7 +35,7 @@ def test_one_hot_column_names_reach_the_cell_diagram_as_text(page, tmp_path):
     f = tmp_path / "onehot.csv"
     f.write_text(header + "\n" + "\n".join(",".join(map(str, eye[k % 5])) for k in range(20)) + "\n")
     upload(page, f)
-    expect(page.get_by_text(re.compile(r"your file onehot\.csv"))).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(re.compile(r"Your file onehot\.csv"))).to_be_visible(timeout=30_000)
     for t, name in enumerate(names):
         if t:
             page.evaluate("document.activeElement && document.activeElement.blur()")
@@ -52,7 +52,8 @@ def test_sequence_ids_and_file_names_are_text(page, tmp_path):
     rows = [f"{REMOTE},{k / 10:.1f}" for k in range(15)] + [f"{STYLE},{k / 10:.1f}" for k in range(12)]
     f.write_text("sequence_id,x\n" + "\n".join(rows) + "\n")
     upload(page, f)
-    expect(page.get_by_text(f"your file {name}.csv (sequence {REMOTE}, 15 steps)")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text(f"Your file {name}.csv, sequence {REMOTE}: what")).to_be_visible(timeout=30_000)
+    expect(page.locator(".lstmlab-trace")).to_have_attribute("data-steps", "15")
     expect(page.get_by_text(f"Showing {name}.csv: 2 sequence(s), 1 feature(s).")).to_be_visible()
     nothing_ran(page)
 

@@ -30,7 +30,7 @@ def test_a_column_named_like_markup_is_shown_as_text_in_the_app(page, tmp_path):
     before = page.locator(".lstmlab-trace").element_handle()
     page.get_by_text("Upload a file", exact=True).click()
     page.locator("[data-testid=stFileUploaderDropzoneInput]").first.set_input_files(str(evil))
-    expect(page.get_by_text("your file evil.csv (sequence 0, 30 steps)")).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("Your file evil.csv, sequence 0: what")).to_be_visible(timeout=30_000)
     page.wait_for_function("el => !el.isConnected", arg=before, timeout=30_000)  # the view of the new input
     expect(page.locator(".lstmlab-trace[data-ready='1']")).to_have_count(1)
     x, y, w, h = box_of(page, "x")

@@ -27,6 +27,9 @@ PRESENTATION_CSS = """<style>
 .st-key-present_on, .st-key-present_off { position: fixed; top: 0.55rem; right: 8.5rem; z-index: 999990;
   width: auto !important; background: rgba(255, 255, 255, 0.92); border-radius: 8px; padding: 0 6px; }
 .st-key-present_on { right: 1rem; }
+/* its wrapper stays in the page's flow with no height: take it out, or the flex gap pushes the page down */
+[data-testid="stLayoutWrapper"]:has(> .st-key-present_on), [data-testid="stLayoutWrapper"]:has(> .st-key-present_off) {
+  position: absolute; }
 html:has(.st-key-present_on) { font-size: 20px; }
 body:has(.st-key-present_on) [data-testid="stCaptionContainer"],
 body:has(.st-key-present_on) [data-testid="stWidgetLabel"] p { font-size: 18px; }
@@ -58,8 +61,8 @@ def presentation_toggle() -> bool:
     """The presentation-mode toggle (in the URL as present=true), inside the container that switches the
     stylesheet on; returns whether the mode is on."""
     on = bool(st.session_state[K.present])
-    st.html(PRESENTATION_CSS)
-    holder = st.container(key="present_on" if on else "present_off")
+    holder = st.container(key="present_on" if on else "present_off")  # fixed: out of the page's flow
+    holder.html(PRESENTATION_CSS)
     holder.toggle("Presentation mode", key=K.present,
                   help="Large type and thick lines for a projector, the sidebar hidden; it is part of the link.")
     return on

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from lstm_core import presets
+
 
 @dataclass(frozen=True)
 class Question:
@@ -41,6 +43,7 @@ class Stop:
 
 COPY = {"task": "copy"}
 LATCH = {"model_source": "handset", "preset": "latch", "example_length": 120}
+LATCH_WRITE = presets.demo_input(120, 0)[1][0]  # the first write of the latch's input (example seed 0)
 
 STOPS: tuple[Stop, ...] = (
     Stop("why", "1. Why LSTM was needed", "§1 Why LSTM was needed",
@@ -97,7 +100,7 @@ STOPS: tuple[Stop, ...] = (
                   1, "i_t ⊙ C̃_t is what gets added: the candidate can propose anything, the input gate chooses "
                      "where and when it is written. Two gates, two jobs: what (C̃_t) and where (i_t).",
                   "“Whatever the cell sees is written into memory.”"),
-         setup=LATCH, panels=("x", "i", "g", "c"), step=9, extra=("numbers",)),
+         setup=LATCH, panels=("x", "i", "g", "c"), step=LATCH_WRITE, extra=("numbers",)),
     Stop("update", "5. The cell update, by hand", "§3.3 Cell update",
          "Every number on screen comes from the six equations; nothing is hidden. Check the step's C_t from the "
          "step's f_t, C(t−1), i_t and C̃_t yourself.",

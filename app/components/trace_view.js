@@ -177,6 +177,10 @@ function drawLines(ctx, box, header) {
   let lx = box.x + box.w - 6;
   for (let r = Math.min(p.rows, 8) - 1; r >= 0; r--) {
     const name = p.row_names[r] ?? `x${r}`;
+    if (box.present) { // large names over the lines: on a white ground, to be read from the back
+      ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+      ctx.fillRect(lx - ctx.measureText(name).width - 3, box.y + 2, ctx.measureText(name).width + 6, fs(box, 13) + 4);
+    }
     ctx.fillStyle = header.lines[r % header.lines.length];
     ctx.fillText(name, lx, box.y + fs(box, 13) + 2);
     lx -= ctx.measureText(name).width + 14;
@@ -238,12 +242,13 @@ function drawColourBar(ctx, box, luts, range) {
   // units, rotated, right of the widest number
   const numbers = Math.max(...[range.vmax, range.vmin].map((v) => ctx.measureText(fmt(v)).width));
   ctx.save();
-  ctx.translate(x + w + 4 + numbers + 12, box.y + box.h / 2);
+  const gap = box.present ? 24 : 12; // the rotated units clear the numbers' glyphs
+  ctx.translate(x + w + 4 + numbers + gap, box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
   ctx.font = `${fs(box, 11)}px ${FONT}`;
   ctx.fillStyle = "#333";
-  const fits = x + w + 4 + numbers + 18 <= box.x + box.w + box.right;
+  const fits = x + w + 4 + numbers + gap + 6 <= box.x + box.w + box.right;
   if (!box.narrow && fits && ctx.measureText(p.units).width <= box.h + 20) ctx.fillText(p.units, 0, 0);
   ctx.restore();
 }

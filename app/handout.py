@@ -107,7 +107,7 @@ def _x(t: float, steps: int) -> float:
 def panel_svg(p: Panel, steps: int, step: int, marks: tuple) -> str:
     """One panel as inline SVG: the heatmap image or the lines, the range, the step's cursor, the marks."""
     h = 60 if p.kind == "lines" else int(np.clip(p.values.shape[1] * 4, 48, 150))
-    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH + 170} {h + 48}" '
+    parts = [f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH + 170} {h + 64}" '
              f'width="{WIDTH + 170}" role="img" aria-label="{_t(p.title)}">',
              f'<text x="70" y="16" font-size="15" font-weight="bold">{_t(p.title)}</text>',
              f'<text x="70" y="32" font-size="12" fill="#444">{_t(p.note)}</text>']
@@ -122,10 +122,10 @@ def panel_svg(p: Panel, steps: int, step: int, marks: tuple) -> str:
                 parts.append(f'<polyline fill="none" stroke="{LINES[r % len(LINES)]}" stroke-width="2" '
                              f'points="{" ".join(pts)}"/>')
     else:
-        rgb = heatmap_rgb(p)
-        uri = _data_uri(png_bytes(rgb, (rgb.shape[1], h)))
+        rgb = heatmap_rgb(p)  # drawn at full size, so no viewer smooths the cells' edges
+        uri = _data_uri(png_bytes(rgb, (WIDTH, h)))
         parts.append(f'<image x="70" y="{top}" width="{WIDTH}" height="{h}" preserveAspectRatio="none" '
-                     f'href="{uri}"/>')
+                     f'style="image-rendering:pixelated" href="{uri}"/>')
         parts.append(f'<text x="{WIDTH + 78}" y="{top + 12}" font-size="12">{p.vmax:+.3g}</text>'
                      f'<text x="{WIDTH + 78}" y="{top + h}" font-size="12">{p.vmin:+.3g}</text>'
                      f'<text x="{WIDTH + 78}" y="{top + h / 2 + 4}" font-size="11" fill="#555">'
@@ -236,8 +236,11 @@ def png_document(s: Sheet) -> bytes:
     from PIL import Image, ImageDraw
 
     left, width = 90, WIDTH
-    eq_lines = [(_plain(e["eq"]) + "  " + "  ".join(_plain(n) for n in e["num"]))
-                for b in (s.view or {}).get("blocks", ()) for e in b.get("equations", ())]
+    eq_lines = []
+    for b in (s.view or {}).get("blocks", ()):
+        if b.get("caption"):
+            eq_lines.append(str(b["caption"]))
+        eq_lines += [_plain(e["eq"]) + "  " + "  ".join(_plain(n) for n in e["num"]) for e in b.get("equations", ())]
     heights = [60 if p.kind == "lines" else int(np.clip(p.values.shape[1] * 4, 48, 150)) for p in s.panels]
     total = 40 + 22 * len(s.lines) + sum(h + 44 for h in heights) + 30 + 22 * len(eq_lines) + (230 if s.memory else 0)
     img = Image.new("RGB", (left + width + 120, total + 20), "white")

@@ -51,7 +51,8 @@ def test_a_heatmap_is_drawn_in_its_scale_low_values_left_high_values_right():
                                                                                   SCALES["cividis"][-1]))
     np.testing.assert_array_equal(img[0, 0], first)  # value 0 = vmin: the scale's first colour
     np.testing.assert_array_equal(img[-1, -1], last)  # value 1 = vmax: its last colour
-    assert img.shape[1] == 40  # one column per step (T = 40 is under the panel's width)
+    assert img.shape[1] == handout.WIDTH  # drawn at full width: 40 steps, each a block of equal columns
+    np.testing.assert_array_equal(img[-1, : handout.WIDTH // 40 - 1], img[-1, :1].repeat(handout.WIDTH // 40 - 1, 0))
 
 
 def test_every_figure_is_in_the_document():

@@ -171,11 +171,51 @@ def ranges(model: Checkpoint, x: np.ndarray) -> dict:
 @cached(max_mb=256)
 def payload(main: Checkpoint, rnn: Checkpoint, x: np.ndarray, raw: np.ndarray, feature_names: tuple,
             marks: tuple, title: str, right: np.ndarray | None = None, answer_names: tuple = (),
-            show_input: bool = True) -> bytes:
+            show_input: bool = True, keys: tuple = (), present: bool = False) -> bytes:
     """The trace view's message: both models' traces of `x`, drawn over `raw` (x in the data's units), and
-    `right` (T, models), the probability each model gives the right answer at the scored steps, if any."""
+    `right` (T, models), the probability each model gives the right answer at the scored steps, if any.
+    `keys` keeps only those panels, in that order (a lesson stop's); `present` draws for a projector."""
     main_tr, rnn_tr = trace(main, x), trace(rnn, x)
     answers = None if right is None else figures.answers_panel(right, answer_names)
     panels = figures.trace_panels(main_tr, rnn_tr, raw, feature_names, answers, show_input)
-    view_id = hashlib.blake2b(key_of((main, rnn, x, raw, right, show_input)).encode(), digest_size=6).hexdigest()
-    return trace_payload.encode(panels, main_tr.steps, marks=marks, title=title, view_id=view_id)
+    if keys:
+        by_key = {p.key: p for p in panels}
+        panels = [by_key[k] for k in keys if k in by_key]
+    view_id = hashlib.blake2b(key_of((main, rnn, x, raw, right, show_input, keys)).encode(),
+                              digest_size=6).hexdigest()
+    return trace_payload.encode(panels, main_tr.steps, marks=marks, title=title, view_id=view_id, present=present)
+
+
+# Classroom (issue 15): hand-set one-unit LSTMs (lstm_core.presets) and the forget-bias shift.
+@cached(max_mb=8)
+def preset_input(name: str, length: int, seed: int) -> tuple:
+    """The input a preset is shown on (read-only) and the steps that write."""
+    from lstm_core import presets
+
+    x, marks = presets.preset_input(name, length, seed)
+    return frozen(x), marks
+
+
+@cached(max_mb=4)
+def hand_set(weights: tuple, preset: str) -> Checkpoint:
+    """A one-unit LSTM from ((gate, column, value), ...): the sliders' weights."""
+    from lstm_core import presets
+
+    net = presets.lstm_network({(g, c): v for g, c, v in weights})
+    return Checkpoint(net, source=f"hand-set ({presets.preset(preset).title})")
+
+
+@cached(max_mb=4)
+def hand_set_rnn(preset: str) -> Checkpoint:
+    """The one-unit vanilla RNN beside a hand-set LSTM."""
+    from lstm_core import presets
+
+    return Checkpoint(presets.rnn_network(presets.preset(preset).rnn), source="hand-set RNN")
+
+
+@cached(max_mb=64)
+def forget_shifted(ck: Checkpoint, shift: float) -> Checkpoint:
+    """The same model with `shift` added to its LSTM's forget-gate bias (task, head and all kept)."""
+    from lstm_core import presets
+
+    return dataclasses.replace(ck, network=presets.shift_forget_bias(ck.network, shift))

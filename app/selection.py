@@ -5,6 +5,7 @@ Reads session state (app.state's schema), never draws widgets; the sidebar draws
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,8 +44,7 @@ class Selection:
         return f"{self.main.describe()} vs. {self.rnn.describe()}"
 
 
-def _main_model(task: str, F: int | None, messages: list) -> Checkpoint:
-    ss = st.session_state
+def _main_model(task: str, F: int | None, messages: list, ss) -> Checkpoint:
     source = ss[S.KEYS.model_source]
     if source == "uploaded" and ss.get(S.UPLOADED_MODEL) is not None:
         ck = ss[S.UPLOADED_MODEL]
@@ -78,17 +78,37 @@ def _task_inputs(task: str, kind: str) -> int | None:
     return None if path is None else data.load_shipped(task, kind).input_size
 
 
-def _rnn_beside(main: Checkpoint, task: str) -> Checkpoint:
+def _rnn_beside(main: Checkpoint, task: str, ss) -> Checkpoint:
     """The shipped RNN for the same task when it fits the input, else a random one of the same size."""
     if main.task and data.shipped(task, "rnn") is not None:
         rnn = data.load_shipped(task, "rnn")
         if rnn.input_size == main.input_size:
             return rnn
-    return data.random_checkpoint("rnn", main.input_size, main.hidden_size, int(st.session_state[S.KEYS.model_seed]))
+    return data.random_checkpoint("rnn", main.input_size, main.hidden_size, int(ss[S.KEYS.model_seed]))
 
 
-def current() -> Selection:
-    ss = st.session_state
+def _hand_set(ss, messages: list) -> Selection:
+    """A one-unit LSTM with the weights on the sliders (lstm_core.presets), on its preset's own input."""
+    from lstm_core import presets
+
+    name = ss[S.KEYS.preset]
+    p = presets.preset(name)
+    weights = tuple((g, c, float(ss[k])) for (g, c), k in S.HAND_KEYS.items())
+    length = int(ss[S.KEYS.example_length]) or 200
+    x, marks = data.preset_input(name, min(length, 20_000), int(ss[S.KEYS.example_seed]))
+    if ss[S.KEYS.sequence_source] != "example":
+        messages.append("A hand-set unit reads its own input (value, write, reset): the sequence picked in the "
+                        "sidebar is not used.")
+    if length > 20_000:
+        messages.append("A hand-set unit's input is at most 20,000 steps long.")
+    main, rnn = data.hand_set(weights, name), data.hand_set_rnn(name)
+    return Selection(main, rnn, x, x, presets.FEATURES, marks, f"{p.title}: a hand-set LSTM unit that {p.does}",
+                     "", tuple(messages), "", f"{p.title}: what does one LSTM unit with hand-set weights do?")
+
+
+def current(values=None) -> Selection:
+    """What runs, read from session state (or from `values`, any mapping of the schema's keys: a lesson stop)."""
+    ss = st.session_state if values is None else values
     task = ss[S.KEYS.task]
     messages: list = []
     from_file = ss[S.KEYS.sequence_source] in ("upload", "sample")
@@ -97,7 +117,7 @@ def current() -> Selection:
         messages.append("No file read yet: showing a generated example. Pick a sample or upload a file.")
     if uploaded is not None:
         F = uploaded.x.shape[-1]
-        main = _main_model(task, F, messages)
+        main = _main_model(task, F, messages, ss)
         b = min(int(ss[S.KEYS.upload_sequence]), uploaded.batch_size - 1)  # the sidebar's widget holds it
         n = int(uploaded.lengths[b])
         raw = (uploaded.raw if uploaded.raw is not None else uploaded.x)[b, :n]
@@ -108,8 +128,10 @@ def current() -> Selection:
         names, marks = tuple(uploaded.feature_names), ()
         what = f"your file {uploaded.source} (sequence {uploaded.sequence_ids[b]}, {n} steps)"
         target, question, y, scored, input_task = "", f"What do the gates do with {what}?", None, None, ""
+    elif ss[S.KEYS.model_source] == "handset":
+        return _forget_shifted(_hand_set(ss, messages), ss)
     else:
-        main = _main_model(task, _task_inputs(task, "lstm"), messages)
+        main = _main_model(task, _task_inputs(task, "lstm"), messages, ss)
         own = main.task is not None and main.task.get("name") == task  # the model's own task: its settings
         params = dict(main.task.get("params") or {}) if own else {}
         params.setdefault("length", lstm_core.TASKS[task].default_length)
@@ -129,9 +151,20 @@ def current() -> Selection:
             messages.append(f"The peephole variant adds weights p_i, p_f, p_o that these {trained} weights were "
                             "trained without. They start at zero, so this LSTM computes exactly what the "
                             f"{trained} one does: a peephole model needs peephole training.")
-    rnn = _rnn_beside(main, (main.task or {}).get("name", task))
-    return Selection(main, rnn, frozen(np.asarray(x, np.float32)), frozen(np.asarray(raw, np.float32)),
-                     tuple(names), tuple(marks), what, target, tuple(messages), input_task, question, y, scored)
+    rnn = _rnn_beside(main, (main.task or {}).get("name", task), ss)
+    return _forget_shifted(Selection(main, rnn, frozen(np.asarray(x, np.float32)), frozen(np.asarray(raw, np.float32)),
+                                     tuple(names), tuple(marks), what, target, tuple(messages), input_task, question,
+                                     y, scored), ss)
+
+
+def _forget_shifted(sel: Selection, ss) -> Selection:
+    """The selection with the forget-bias slider's shift added to the main LSTM's b_f (issue 15)."""
+    shift = float(ss[S.KEYS.forget_shift])
+    if shift == 0 or sel.main.kind != "lstm" or sel.main.network.cell.variants[sel.main.variant].fixes == "f":
+        return sel
+    return dataclasses.replace(sel, main=data.forget_shifted(sel.main, shift),
+                               messages=(*sel.messages, f"The forget-gate bias b_f of every unit is shifted by "
+                                                        f"{shift:+.1f} (the slider in the sidebar)."))
 
 
 def outcomes(sel: Selection) -> tuple:

@@ -7,10 +7,11 @@ import streamlit as st
 import lstm_core
 from lstm_core.limits import MAX_STEPS
 
-from . import data, uploads
+from . import data, handset, uploads
 from . import state as S
 
-MODEL_SOURCES = {"trained": "Trained (shipped)", "random": "Random, seeded", "uploaded": "Uploaded model"}
+MODEL_SOURCES = {"trained": "Trained (shipped)", "random": "Random, seeded", "uploaded": "Uploaded model",
+                 "handset": "Hand-set weights"}
 SEQUENCE_SOURCES = {"example": "Generated example", "sample": "Sample file", "upload": "Upload a file"}
 
 
@@ -35,6 +36,7 @@ def draw(speeds: tuple) -> None:
                  help="Runs the same weights with the variant's equations: on a trained model this is an "
                       "ablation (what breaks without the forget gate?). Peepholes start at zero.")
     uploads.draw_model_inputs(sb)
+    handset.draw_controls(sb)
     if st.session_state[K.model_source] == "random":
         c1, c2 = sb.columns(2)
         c1.number_input("Hidden units", 1, S.MAX_HIDDEN, key=K.hidden)

@@ -10,16 +10,20 @@ says can name a file: sample files are picked from an allow-list of names.
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import SimpleNamespace
 
 import streamlit as st
 
 import lstm_core
+from lstm_core import presets
 from lstm_core.limits import MAX_STEPS
 
 from .data import SAMPLE_FILES
+from .lesson import STOPS
 
 SPEEDS = (1, 2, 5, 10, 20, 50)  # steps per second while playing
 MAX_HIDDEN = 256
@@ -35,6 +39,12 @@ class Field:
     url: bool = False  # carried in the address bar
     max_len: int = 200  # text
     pattern: str = ""  # text: a regular expression the whole value must match
+    digits: int = 1  # numbers with a fraction: rounded to this many decimals (a slider's step)
+    derive: Callable | None = None  # a default that depends on other keys' values: derive(values) -> default
+
+    def default_in(self, values) -> object:
+        """The default given the other keys' current values (e.g. a hand-set weight defaults to its preset's)."""
+        return self.default if self.derive is None else self.derive(values)
 
     def parse(self, raw: str):
         """The value a URL string stands for, or ValueError saying why not."""
@@ -50,6 +60,14 @@ class Field:
             except ValueError:
                 raise ValueError("is not a whole number") from None
             return self.check(value)
+        if isinstance(self.default, float):
+            try:
+                value = float(raw.strip())
+            except ValueError:
+                raise ValueError("is not a number") from None
+            if not math.isfinite(value):
+                raise ValueError("is not a finite number")
+            return self.check(round(value, self.digits) + 0.0)  # + 0.0: no "-0.0"
         return self.check(raw)
 
     def check(self, value):
@@ -70,7 +88,7 @@ class Field:
 SCHEMA = {
     # Explore: what runs
     "task": Field("adding", choices=tuple(lstm_core.TASKS), url=True),
-    "model_source": Field("trained", choices=("trained", "random", "uploaded"), url=True),
+    "model_source": Field("trained", choices=("trained", "random", "uploaded", "handset"), url=True),
     "cell": Field("lstm", choices=("lstm", "gru"), url=True),  # the main model; beside it always a vanilla RNN
     "variant": Field("vanilla", choices=tuple(lstm_core.VARIANTS), url=True),
     "hidden": Field(32, lo=1, hi=MAX_HIDDEN, url=True),  # random models
@@ -106,7 +124,18 @@ SCHEMA = {
     "clamp_units": Field("all", max_len=200, url=True, pattern=r"all|\d{1,3}( *, *\d{1,3})*"),  # or e.g. "0, 3, 5"
     "clamp_from": Field(-1, lo=-1, hi=MAX_STEPS - 1, url=True),  # -1: from the step after the last mark
     "clamp_to": Field(0, lo=0, hi=MAX_STEPS, url=True),  # 0: to the end
+    # Classroom (issue 15): the lesson, presentation mode, hand-set weights. All in the URL but the answer a
+    # student picks, so a shared link never gives a question's answer away.
+    "stop": Field(0, lo=0, hi=len(STOPS) - 1, url=True),  # the lesson's stop (app/lesson.py)
+    "lesson_answer": Field(None),  # the choice picked at this stop (None: not yet; the answer is hidden)
+    "present": Field(False, url=True),  # presentation mode: large type, thick lines, no sidebar
+    "preset": Field("latch", choices=tuple(presets.PRESETS), url=True),  # the hand-set one-unit LSTM
+    "forget_shift": Field(0.0, lo=-10, hi=10, url=True),  # added to the forget-gate bias b_f of the main LSTM
+    **{f"hand_{g}_{c}": Field(0.0, lo=-presets.LIMIT, hi=presets.LIMIT, url=True,
+                              derive=lambda v, g=g, c=c: presets.preset(v["preset"]).weight(g, c))
+       for g in presets.GATES for c in presets.COLUMNS},  # the hand-set unit's weights; default: its preset's
 }
+HAND_KEYS = {(g, c): f"hand_{g}_{c}" for g in presets.GATES for c in presets.COLUMNS}
 # File uploaders: widget keys that session state cannot be given values for.
 FILE_WIDGETS = ("sequence_upload", "model_upload")
 # Components: their keys, here so that no page spells them.
@@ -122,6 +151,9 @@ PLAY_FROM = "_play_from"  # (wall time, step) when Play started: playing follows
 PLAY_CHANGED = "_play_changed"  # Play / Pause was asked for: a full run starts or stops the stepping timer
 SEEK_ACK = "_seek_ack"  # the number of the last step request from the browser that has been applied
 NUDGE_FOR = "_nudge_for"  # the input whose memory chart the nudged step was chosen for
+LESSON_SEEN = "_lesson_seen"  # the lesson stop whose view (step, unit, weights) was last set up
+LINK_KEYS = "_link_keys"  # the keys the session's link carried, until the first page has drawn (sync_url)
+SAVED = "_saved"  # every schema key's value at the start of the run: what a page switch drops comes back from here
 LAST_FILE = "_last_sequence_file"  # (bytes, name) of the last file, to re-read it with other options
 UPLOADED_SEQUENCES = "uploaded_sequences"
 UPLOADED_MODEL = "uploaded_model"
@@ -129,7 +161,7 @@ UPLOAD_ERROR = "upload_error"
 MODEL_UPLOAD_ERROR = "model_upload_error"
 BOOKKEEPING = {STATE_READY: False, NOTICES: (), PLAY_FROM: None, PLAY_CHANGED: False, SEEK_ACK: 0, NUDGE_FOR: None,
                LAST_FILE: None, UPLOADED_SEQUENCES: None, UPLOADED_MODEL: None, UPLOAD_ERROR: None,
-               MODEL_UPLOAD_ERROR: None}
+               MODEL_UPLOAD_ERROR: None, LESSON_SEEN: None, LINK_KEYS: (), SAVED: None}
 
 
 def read_url(params: dict) -> tuple[dict, list[str]]:
@@ -143,7 +175,8 @@ def read_url(params: dict) -> tuple[dict, list[str]]:
         try:
             values[key] = field.parse(str(raw))
         except ValueError as e:
-            notices.append(f"The link's value {str(raw)[:60]!r} for {key!r} {e}; using {field.default!r} instead.")
+            fallback = "its default" if field.derive else repr(field.default)
+            notices.append(f"The link's value {str(raw)[:60]!r} for {key!r} {e}; using {fallback} instead.")
     return values, notices
 
 
@@ -153,16 +186,22 @@ def init() -> None:
     ss = st.session_state
     first = not ss.get(STATE_READY)
     url, notices = read_url({k: st.query_params[k] for k in st.query_params}) if first else ({}, [])
+    saved = ss.get(SAVED) or {}
     for key, field in SCHEMA.items():
         try:  # `key in ss` can be true for a widget the last run did not draw while reading it fails
-            value = ss[key]
+            ss[key] = ss[key]
         except KeyError:
-            value = url.get(key, field.default)
-        ss[key] = value
+            if key in saved:  # its widget was not drawn last run (another page): Streamlit dropped it
+                ss[key] = saved[key]
+            else:
+                ss[key] = url.get(key, field.default_in(ss))
+    ss[SAVED] = {key: ss[key] for key in SCHEMA}
     for key, default in BOOKKEEPING.items():
         ss.setdefault(key, default)
     if notices:
         ss[NOTICES] = tuple(notices)
+    if first:
+        ss[LINK_KEYS] = tuple(url)
     ss[STATE_READY] = True
 
 
@@ -178,7 +217,21 @@ def sync_url() -> None:
     """Put the URL keys that differ from their defaults into the address bar (on a full run). The step
     is written by the browser's step bridge, which knows it first (app/stepping.py)."""
     ss = st.session_state
-    wanted = {k: str(ss[k]) for k in URL_KEYS if k != "step" and ss.get(k, SCHEMA[k].default) != SCHEMA[k].default}
+    ss[LINK_KEYS] = ()  # the first page has drawn: a link's values no longer override a page's own set-up
+    wanted = {k: str(ss[k]) for k in URL_KEYS
+              if k != "step" and ss.get(k, SCHEMA[k].default) != SCHEMA[k].default_in(ss)}
     current = {k: st.query_params[k] for k in st.query_params}
     if wanted != current:
         st.query_params.from_dict(wanted)
+
+
+def through_the_entry_point() -> None:
+    """Call first in every page: a page switch drops the values of the widgets drawn on other pages (the
+    sidebar's task, Explore's unit, ...) after init() has run; they come back here from SAVED, so Explore
+    keeps its view while the Lesson or the Memory page is open, and the link keeps carrying it. (Page
+    scripts live in app/screens/, not app/pages/, so a deep link on a fresh server runs the entry point
+    first: Streamlit would run a pages/ file on its own.)"""
+    ss = st.session_state
+    for key, value in (ss.get(SAVED) or {}).items():
+        if key not in ss:
+            ss[key] = value

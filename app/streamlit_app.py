@@ -23,5 +23,6 @@ pages = [
     st.Page(str(ROOT / "app" / "screens" / "explore.py"), title="Explore", url_path="explore", default=True,
             icon=":material/timeline:"),
     st.Page(str(ROOT / "app" / "screens" / "memory.py"), title="Memory", url_path="memory", icon=":material/memory:"),
+    st.Page(str(ROOT / "app" / "screens" / "lesson.py"), title="Lesson", url_path="lesson", icon=":material/school:"),
 ]
 st.navigation(pages).run()

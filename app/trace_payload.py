@@ -78,8 +78,9 @@ def panel_meta(p: Panel, rows: int, offset: int, w: int) -> dict:
 
 
 def encode(panels: list[Panel], steps: int, marks=(), max_columns: int = MAX_COLUMNS, title: str = "",
-           step_label: str = "time step t", view_id: str = "") -> bytes:
-    """The component's message. All panels share the time axis (T steps)."""
+           step_label: str = "time step t", view_id: str = "", present: bool = False) -> bytes:
+    """The component's message. All panels share the time axis (T steps). `present`: drawn for a projector
+    (larger text, thicker lines, panels fitted to the window)."""
     blocks, meta, offset, w = [], [], 0, 1
     for p in panels:
         if p.values.ndim != 2 or p.values.shape[0] != steps:
@@ -91,7 +92,8 @@ def encode(panels: list[Panel], steps: int, marks=(), max_columns: int = MAX_COL
         offset += block.nbytes
     header = {"version": 1, "id": view_id, "title": title, "steps": int(steps),
               "columns": int(-(-steps // w)), "bin": int(w), "step_label": step_label,
-              "marks": [int(m) for m in marks], "panels": meta, "scales": SCALES, "lines": LINES}
+              "marks": [int(m) for m in marks], "panels": meta, "scales": SCALES, "lines": LINES,
+              "present": bool(present)}
     raw = json.dumps(header, separators=(",", ":")).encode()
     pad = (-(4 + len(raw))) % 4
     return struct.pack("<I", len(raw)) + raw + b" " * pad + b"".join(blocks)

@@ -54,9 +54,14 @@ def test_every_url_key_with_a_bad_value_falls_back_with_a_notice(value):
     notices = [unescape(w.value) for w in at.warning]
     if re.search(r"[<>\[\]!]", value):
         assert_never_raw(at, value)
-    for key in S.URL_KEYS:  # every key refuses every one of these values (none is a value a key allows)
+    for key in S.URL_KEYS:  # every key refuses every one of these values, but the few a key's type allows:
+        default = S.SCHEMA[key].default  # "true" for a switch, "-5" and "1.5" for a number with a fraction
+        if (isinstance(default, bool) and value == "true") or (isinstance(default, float) and value in ("-5", "1.5")):
+            assert at.session_state[key] == (True if isinstance(default, bool) else float(value)), key
+            continue
         assert any(f"for {key!r}" in n and "using" in n for n in notices), (key, notices)
-        assert at.session_state[key] == S.SCHEMA[key].default or key in ("step", "unit", "nudge_step")
+        assert (at.session_state[key] == S.SCHEMA[key].default_in(at.session_state)
+                or key in ("step", "unit", "nudge_step")), key
 
 
 def test_unknown_url_keys_and_huge_values_leave_a_notice_and_the_default_page():

@@ -1,4 +1,4 @@
-"""The Memory page (app/pages/memory.py): every section draws, and its charts carry the numbers of an
+"""The Memory page (app/screens/memory.py): every section draws, and its charts carry the numbers of an
 independent computation (torch, finite properties of clamps, numpy's own correlation)."""
 
 from __future__ import annotations

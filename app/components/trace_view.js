@@ -13,6 +13,15 @@ const M = { left: 132, right: 118, top: 8, bottom: 46, gap: 14, titleH: 34 };
 const BAR = { dx: 14, w: 14, cap: 7 }; // colour bar: offset right of the plot, width, height of a saturation cap
 const UNKNOWN = "#c00000"; // ticks under the input at steps whose character is outside the vocabulary
 const NARROW = { left: 78, right: 74 }; // under 720 px wide: smaller margins, units only where they fit
+// Presentation mode (header.present): text at least 18 px, lines twice as thick, wider margins for the text.
+const PRESENT = { left: 150, right: 132, narrowLeft: 112, narrowRight: 120, titleH: 42, reserve: 200, bottom: 72 };
+const drawn = { smallest: Infinity }; // the smallest font size drawn, for tests (canvas text is not in the DOM)
+const fs = (box, px) => {
+  const size = box.present ? Math.max(18, Math.round(px * 1.35)) : px;
+  drawn.smallest = Math.min(drawn.smallest, size);
+  return size;
+};
+const lw = (box, w) => (box.present ? w * 2 : w);
 
 function parse(bytes) {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -76,27 +85,33 @@ function canToggle(p) {
   return p.kind === "heatmap" && (p.full_range || []).length === 2;
 }
 
-function panelHeight(p, n) {
-  // Every panel fits on one screen: a projector at 720 px tall still shows the whole trace.
-  const room = Math.max(360, (window.innerHeight || 900) - 170) - n * (M.titleH + M.gap) - M.bottom;
+function panelHeight(p, n, present, top) {
+  // Every panel fits on one screen: a projector at 720 px tall still shows the whole trace. In presentation
+  // mode the view fits below its own top (the page above it: the question, the story), with a little margin.
+  const titleH = present ? PRESENT.titleH : M.titleH;
+  const reserve = present ? Math.max(PRESENT.reserve, (top || 0) + 12) : 170;
+  const room = Math.max(present ? 200 : 360, (window.innerHeight || 900) - reserve) - n * (titleH + M.gap)
+    - (present ? PRESENT.bottom : M.bottom);
   const share = Math.max(44, Math.floor(room / Math.max(1, n)));
   if (p.kind === "lines") return Math.min(92, share);
   return Math.min(150, share, Math.max(44, p.rows * 3));
 }
 
-function layout(header, width) {
+function layout(header, width, top) {
   let y = M.top;
+  const present = Boolean(header.present);
   const narrow = width < 720;
-  const left = narrow ? NARROW.left : M.left;
-  const right = narrow ? NARROW.right : M.right;
+  const left = present ? (narrow ? PRESENT.narrowLeft : PRESENT.left) : narrow ? NARROW.left : M.left;
+  const right = present ? (narrow ? PRESENT.narrowRight : PRESENT.right) : narrow ? NARROW.right : M.right;
+  const titleH = present ? PRESENT.titleH : M.titleH;
   const plotW = Math.max(120, width - left - right);
   const boxes = header.panels.map((p) => {
-    const h = panelHeight(p, header.panels.length);
-    const box = { p, x: left, y: y + M.titleH, w: plotW, h, narrow, right };
-    y += M.titleH + h + M.gap;
+    const h = panelHeight(p, header.panels.length, present, top);
+    const box = { p, x: left, y: y + titleH, w: plotW, h, narrow, right, present, titleH };
+    y += titleH + h + M.gap;
     return box;
   });
-  return { boxes, width, height: y + M.bottom - M.gap, plotW };
+  return { boxes, width, height: y + (present ? PRESENT.bottom : M.bottom) - M.gap, plotW, present };
 }
 
 function drawHeatmap(ctx, box, header, luts, range) {
@@ -142,7 +157,7 @@ function drawLines(ctx, box, header) {
   ctx.fillRect(box.x, box.y, box.w, box.h);
   for (let r = 0; r < p.rows; r++) {
     ctx.strokeStyle = header.lines[r % header.lines.length];
-    ctx.lineWidth = 2;
+    ctx.lineWidth = lw(box, 2);
     ctx.beginPath();
     let pen = false;
     for (let c = 0; c < C; c++) {
@@ -157,13 +172,17 @@ function drawLines(ctx, box, header) {
   }
   ctx.restore();
   // legend: feature names in their line colours, top right inside the panel
-  ctx.font = `13px ${FONT}`;
+  ctx.font = `${fs(box, 13)}px ${FONT}`;
   ctx.textAlign = "right";
   let lx = box.x + box.w - 6;
   for (let r = Math.min(p.rows, 8) - 1; r >= 0; r--) {
     const name = p.row_names[r] ?? `x${r}`;
+    if (box.present) { // large names over the lines: on a white ground, to be read from the back
+      ctx.fillStyle = "rgba(255, 255, 255, 0.85)";
+      ctx.fillRect(lx - ctx.measureText(name).width - 3, box.y + 2, ctx.measureText(name).width + 6, fs(box, 13) + 4);
+    }
     ctx.fillStyle = header.lines[r % header.lines.length];
-    ctx.fillText(name, lx, box.y + 15);
+    ctx.fillText(name, lx, box.y + fs(box, 13) + 2);
     lx -= ctx.measureText(name).width + 14;
   }
 }
@@ -198,7 +217,7 @@ function drawColourBar(ctx, box, luts, range) {
   ctx.lineWidth = 1;
   ctx.strokeRect(x + 0.5, box.y + 0.5, w, box.h - 1);
   // values beyond the range: a cap in the end colour and the share of values it stands for
-  ctx.font = `10px ${FONT}`;
+  ctx.font = `${fs(box, 10)}px ${FONT}`;
   ctx.textAlign = "left";
   const capText = (share, rel, v, baseline) => {
     let text = `${pct(share)} ${rel} ${fmt(v)}`;
@@ -212,22 +231,24 @@ function drawColourBar(ctx, box, luts, range) {
   }
   if (range.under > 0) {
     drawCap(ctx, x, box.y + box.h + 1, 1, rgbAt(0));
-    capText(range.under, "<", range.vmin, box.y + box.h + 10);
+    capText(range.under, "<", range.vmin, box.y + box.h + fs(box, 10));
   }
   ctx.fillStyle = "#111";
-  ctx.font = `12px ${FONT}`;
-  ctx.fillText(fmt(range.vmax), x + w + 4, box.y + 10);
+  ctx.font = `${fs(box, 12)}px ${FONT}`;
+  ctx.fillText(fmt(range.vmax), x + w + 4, box.y + fs(box, 10));
   ctx.fillText(fmt(range.vmin), x + w + 4, box.y + box.h - 2);
-  if (range.vmin < 0 && range.vmax > 0) ctx.fillText("0", x + w + 4, box.y + box.h * (range.vmax / (range.vmax - range.vmin)) + 4);
+  const roomy = box.h >= 3.2 * fs(box, 12); // a short panel has no room for a third label between the ends
+  if (roomy && range.vmin < 0 && range.vmax > 0) ctx.fillText("0", x + w + 4, box.y + box.h * (range.vmax / (range.vmax - range.vmin)) + 4);
   // units, rotated, right of the widest number
   const numbers = Math.max(...[range.vmax, range.vmin].map((v) => ctx.measureText(fmt(v)).width));
   ctx.save();
-  ctx.translate(x + w + 4 + numbers + 12, box.y + box.h / 2);
+  const gap = box.present ? 24 : 12; // the rotated units clear the numbers' glyphs
+  ctx.translate(x + w + 4 + numbers + gap, box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
-  ctx.font = `11px ${FONT}`;
+  ctx.font = `${fs(box, 11)}px ${FONT}`;
   ctx.fillStyle = "#333";
-  const fits = x + w + 4 + numbers + 18 <= box.x + box.w + box.right;
+  const fits = x + w + 4 + numbers + gap + 6 <= box.x + box.w + box.right;
   if (!box.narrow && fits && ctx.measureText(p.units).width <= box.h + 20) ctx.fillText(p.units, 0, 0);
   ctx.restore();
 }
@@ -241,15 +262,15 @@ function fitText(ctx, text, room) {
 
 function drawAxes(ctx, box, header, isLast, range) {
   const { p } = box;
-  const baseline = box.y - M.titleH + 15;
+  const baseline = box.y - box.titleH + fs(box, 15);
   ctx.fillStyle = "#111";
-  ctx.font = `bold 15px ${FONT}`;
+  ctx.font = `bold ${fs(box, 15)}px ${FONT}`;
   ctx.textAlign = "left";
   ctx.fillText(p.title, box.x, baseline);
   const noteX = box.x + ctx.measureText(p.title).width + 12;
   const rowEnd = box.x + box.w + box.right - 4;
   // the scale caption, right-aligned over the colour bar: it wins over the intuition note when room is short
-  ctx.font = `12px ${FONT}`;
+  ctx.font = `${fs(box, 12)}px ${FONT}`;
   let caption = range.note;
   if (caption && rowEnd - ctx.measureText(caption).width - 16 - noteX < 90) caption = caption.split(" (")[0];
   if (caption && rowEnd - ctx.measureText(caption).width < noteX) caption = "";
@@ -262,12 +283,12 @@ function drawAxes(ctx, box, header, isLast, range) {
     noteEnd = Math.min(noteEnd, rowEnd - cw - 16);
     ctx.textAlign = "left";
   }
-  ctx.font = `13px ${FONT}`;
+  ctx.font = `${fs(box, 13)}px ${FONT}`;
   ctx.fillStyle = "#444";
   ctx.fillText(fitText(ctx, p.note, noteEnd - noteX), noteX, baseline);
   // y axis: row label and a few row ticks
   ctx.fillStyle = "#333";
-  ctx.font = `12px ${FONT}`;
+  ctx.font = `${fs(box, 12)}px ${FONT}`;
   ctx.textAlign = "right";
   if (p.kind === "heatmap") {
     const ticks = p.rows === 1 ? [0] : [0, p.rows - 1];
@@ -276,17 +297,17 @@ function drawAxes(ctx, box, header, isLast, range) {
       ctx.fillText(p.row_names[r] ?? String(r), box.x - 6, yy);
     }
   } else {
-    ctx.fillText(fmt(p.vmax), box.x - 6, box.y + 10);
+    ctx.fillText(fmt(p.vmax), box.x - 6, box.y + fs(box, 10));
     ctx.fillText(fmt(p.vmin), box.x - 6, box.y + box.h - 2);
   }
   ctx.save();
-  ctx.translate(box.x - (box.narrow ? 50 : 58), box.y + box.h / 2);
+  ctx.translate(box.x - (box.present ? box.x - 14 : box.narrow ? 50 : 58), box.y + box.h / 2);
   ctx.rotate(-Math.PI / 2);
   ctx.textAlign = "center";
   ctx.fillText(p.row_label, 0, 0);
   ctx.restore();
   ctx.strokeStyle = "#888";
-  ctx.lineWidth = 1;
+  ctx.lineWidth = lw(box, 1);
   ctx.strokeRect(box.x + 0.5, box.y + 0.5, box.w - 1, box.h - 1);
   // x ticks under every panel, labels under the last one
   const T = header.steps;
@@ -298,12 +319,12 @@ function drawAxes(ctx, box, header, isLast, range) {
     ctx.moveTo(x, box.y + box.h);
     ctx.lineTo(x, box.y + box.h + 4);
     ctx.stroke();
-    if (isLast) ctx.fillText(String(t), x, box.y + box.h + 17);
+    if (isLast) ctx.fillText(String(t), x, box.y + box.h + fs(box, 12) + 5);
   }
   if (isLast) {
-    ctx.font = `13px ${FONT}`;
+    ctx.font = `${fs(box, 13)}px ${FONT}`;
     ctx.fillText(header.step_label + (header.bin > 1 ? `  (drawn as ${header.columns} columns, each the mean of ${header.bin} steps)` : ""),
-      box.x + box.w / 2, box.y + box.h + 36);
+      box.x + box.w / 2, box.y + box.h + (box.present ? 64 : 36));
   }
 }
 
@@ -331,7 +352,7 @@ function drawMarks(ctx, boxes, header) {
   ctx.save();
   ctx.strokeStyle = "#d55e00";
   ctx.setLineDash([4, 3]);
-  ctx.lineWidth = 1.5;
+  ctx.lineWidth = lw(first, 1.5);
   for (const m of header.marks) {
     const x = first.x + ((m + 0.5) / header.steps) * first.w;
     ctx.beginPath();
@@ -344,8 +365,9 @@ function drawMarks(ctx, boxes, header) {
 
 function render(state) {
   const { header, canvas, overlay, holder } = state;
+  drawn.smallest = Infinity;
   const width = Math.max(420, holder.clientWidth || 900);
-  const L = layout(header, width);
+  const L = layout(header, width, holder.getBoundingClientRect().top + window.scrollY);
   state.layout = L;
   // where each plot is, in CSS pixels of the canvas (for tests and tools that point at a panel)
   state.root.dataset.panels = JSON.stringify(Object.fromEntries(L.boxes.map((b) => [b.p.key,
@@ -374,6 +396,7 @@ function render(state) {
   });
   drawMarks(ctx, L.boxes, header);
   drawCursor(state);
+  state.root.dataset.smallestFont = String(drawn.smallest);
 }
 
 function drawCursor(state) {
@@ -392,7 +415,7 @@ function drawCursor(state) {
   const x = first.x + ((t + 0.5) / header.steps) * first.w;
   state.cursor = { t, x, layout: L };
   ctx.strokeStyle = "#d62728";
-  ctx.lineWidth = 2;
+  ctx.lineWidth = lw(first, 2);
   ctx.beginPath();
   for (const box of L.boxes) { // inside the plots only, so titles stay readable
     ctx.moveTo(x, box.y);
@@ -400,9 +423,9 @@ function drawCursor(state) {
   }
   ctx.stroke();
   ctx.fillStyle = "#d62728";
-  ctx.font = `bold 13px ${FONT}`;
+  ctx.font = `bold ${fs(first, 13)}px ${FONT}`;
   ctx.textAlign = x > first.x + first.w - 60 ? "right" : "left";
-  ctx.fillText(`t = ${t}`, x + (ctx.textAlign === "left" ? 5 : -5), last.y + last.h + 30);
+  ctx.fillText(`t = ${t}`, x + (ctx.textAlign === "left" ? 5 : -5), last.y + last.h + (first.present ? 40 : 30));
   state.root.dataset.step = String(t);
 }
 
@@ -532,6 +555,7 @@ export default function (component) {
   const { root } = parts;
   root.dataset.viewId = String(header.id ?? "");
   root.dataset.steps = String(header.steps);
+  root.classList.toggle("present", Boolean(header.present));
   parentElement.querySelectorAll(".lstmlab-trace").forEach((n) => n.remove()); // an earlier mount's view
   parentElement.appendChild(root);
   const state = { header, luts, root, holder: parts.holder, canvas: parts.canvas, overlay: parts.overlay, tip: parts.tip,

@@ -11,6 +11,7 @@ from app import state as S
 from app.components import text_view, trace_view
 from app.text import plain
 
+S.through_the_entry_point()  # the values of widgets drawn on other pages, which a page switch dropped
 K = S.KEYS
 CLAMPS = {"freeze": "freeze the memory: f = 1 and i = 0", "forget": "forget everything: f = 0",
           "no_write": "write nothing: i = 0", "reveal": "reveal the whole cell: o = 1",

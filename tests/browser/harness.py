@@ -81,3 +81,10 @@ def wait_for_explore(page, timeout_ms: int = 60_000) -> None:
     """The Explore page is complete: the trace view has drawn and the numbers are on screen."""
     page.wait_for_selector(".lstmlab-trace[data-ready='1']", timeout=timeout_ms)
     page.wait_for_selector("svg title", state="attached", timeout=timeout_ms)
+
+
+def wait_for_lesson(page, heatmaps: bool = True, timeout_ms: int = 60_000) -> None:
+    """A lesson stop is complete: its question is on screen and, if the stop has heatmaps, they are drawn."""
+    page.wait_for_selector(".st-key-lesson_question [data-testid='stRadio']", timeout=timeout_ms)
+    if heatmaps:
+        page.wait_for_selector(".lstmlab-trace[data-ready='1']", timeout=timeout_ms)

@@ -42,3 +42,25 @@ def test_a_link_straight_to_a_page_keeps_its_settings(page, server):
     page.goto(f"{server}/explore?task=spike")
     wait_for_explore(page)
     expect(page.locator(".st-key-story")).to_contain_text("Was there a spike early on")
+
+
+def test_a_link_to_a_clamp_shows_the_same_held_numbers_in_another_browser(browser, server):
+    """A clamp (hold f = 0 on units 2 and 5 from step 30) travels in the address: a fresh browser context
+    opened on the copied address draws the same held cell state and says the same answer."""
+    shown = []
+    url = f"{server}/memory?task=adding&clamp=custom&clamp_gate=f&clamp_value=0&clamp_units=2%2C%205&clamp_from=30"
+    for _ in range(2):
+        context = browser.new_context(viewport={"width": 1600, "height": 1000})
+        page = context.new_page()
+        page.goto(url)
+        box = page.locator(".st-key-mem_clamp")
+        box.scroll_into_view_if_needed(timeout=60_000)
+        view = box.locator(".lstmlab-trace[data-ready='1']")
+        expect(view).to_be_visible(timeout=60_000)
+        expect(box).to_contain_text("with the gate held it says")
+        shown.append((view.get_attribute("data-ranges"), view.get_attribute("data-view-id"),
+                      box.locator("[data-testid=stMarkdownContainer]").last.inner_text()))
+        url = page.url  # the second browser opens the address the first one shows
+        context.close()
+    assert "clamp_units=2" in url and "clamp_from=30" in url
+    assert shown[0] == shown[1]

@@ -10,6 +10,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 import streamlit as st  # noqa: E402
 
 from app import state as S  # noqa: E402
+from app import train_view  # noqa: E402
 
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
 # Our one stylesheet (a constant: no user string is ever part of it). Streamlit's default top padding is
@@ -19,5 +20,10 @@ S.init()  # every page has the session-state schema (and the link's values) befo
 pages = [
     st.Page(str(ROOT / "app" / "pages" / "explore.py"), title="Explore", url_path="explore", default=True,
             icon=":material/timeline:"),
+    st.Page(str(ROOT / "app" / "pages" / "train.py"), title="Train", url_path="train",
+            icon=":material/model_training:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+if page.url_path != "train":
+    train_view.keep_alive()  # a session's trainings go on while it looks at another page
+page.run()

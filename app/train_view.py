@@ -25,7 +25,7 @@ POLL_SECONDS = 0.5  # the live fragment's period while a session's models train
 KEEP_ALIVE_SECONDS = 5.0  # on other pages, well inside the pool's heartbeat (15 s)
 EXPLORE = "pages/explore.py"
 TRAIN = "pages/train.py"
-KINDS = {"lstm": "LSTM", "gru": "GRU", "rnn": "vanilla RNN", "none": "—"}
+KINDS = {"lstm": "LSTM", "gru": "GRU", "rnn": "vanilla RNN", "none": "no model"}
 INITS = {"chrono": "chrono (Tallec & Ollivier 2018): b_f ~ log U[1, T_max − 1] per unit, b_i = −b_f",
          "1": "bias 1 (Jozefowicz et al. 2015)",
          "0": "bias 0",

@@ -348,7 +348,8 @@ class Pool:
             for j in running:
                 waits[j.conn] = j
                 waits[j.process.sentinel] = j
-        ready = wait(list(waits), timeout=0.25)
+            busy = any(j.state in ACTIVE for j in self.jobs.values())
+        ready = wait(list(waits), timeout=0.25 if busy else 5.0)  # idle: the wake pipe says when a job arrives
         with self.lock:
             for r in ready:
                 job = waits[r]

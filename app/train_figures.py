@@ -57,19 +57,18 @@ def curves_spec(labels: list[str], metric: str, baseline: float | None) -> dict:
     tooltip = [{"field": "model", "type": "nominal"}, {"field": "series", "type": "nominal"},
                {"field": "epoch", "type": "quantitative"}, {"field": "value", "type": "quantitative", "format": ".4f"}]
 
-    def panel(name, title, y, extra=(), point=False):
-        lines = {"transform": [{"filter": {"field": "panel", "equal": name}}],
-                 "mark": {"type": "line", "point": point, "strokeWidth": 2},
-                 "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", **y}, "color": colour,
-                              "tooltip": tooltip}}
-        if name == "loss":
-            lines["encoding"]["strokeDash"] = {"field": "series", "type": "nominal", "title": None,
-                                               "scale": {"domain": ["validation", "training"],
-                                                         "range": [[1, 0], [5, 3]]},
-                                               "legend": {"orient": "top", "labelFontSize": 13}}
-        return {"title": {"text": title, "fontSize": 14, "anchor": "start"}, "width": 300, "height": 170,
-                "layer": [lines, *extra]}
+    def line(name, y, series=None, point=False, dash=None):
+        keep = [{"field": "panel", "equal": name}] + ([{"field": "series", "equal": series}] if series else [])
+        mark = {"type": "line", "point": point, "strokeWidth": 2, **({"strokeDash": dash} if dash else {})}
+        return {"transform": [{"filter": {"and": keep}}], "mark": mark,
+                "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", **y}, "color": colour,
+                             "tooltip": tooltip}}
 
+    def panel(name, title, y, extra=()):
+        return {"title": {"text": title, "fontSize": 14, "anchor": "start"}, "width": 300, "height": 170,
+                "layer": [line(name, y), *extra]}
+
+    loss = {"title": "loss (log scale)", "scale": {"type": "log"}}
     better = "higher" if HIGHER_IS_BETTER.get(metric, True) else "lower"
     guess = [] if baseline is None else [{"mark": {"type": "rule", "strokeDash": [4, 3], "color": "#888888"},
                                           "encoding": {"y": {"datum": float(baseline)}}}]
@@ -77,8 +76,9 @@ def curves_spec(labels: list[str], metric: str, baseline: float | None) -> dict:
     return _svg({
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "concat": [
-            panel("loss", "Loss per epoch (validation solid, training dashed)",
-                  {"title": "loss (log scale)", "scale": {"type": "log"}}, point=True),
+            {"title": {"text": "Loss per epoch (validation: dots, training: dashed)", "fontSize": 14,
+                       "anchor": "start"}, "width": 300, "height": 170,
+             "layer": [line("loss", loss, "validation", point=True), line("loss", loss, "training", dash=[5, 3])]},
             panel("metric", f"Validation {metric} ({better} is better; dashed: guessing)",
                   {"title": metric}, guess),
             panel("gap", "Overfitting gap: validation − training loss", {"title": "loss difference"}),
@@ -168,6 +168,8 @@ def results_table(jobs, checkpoints: dict) -> dict:
         col["forget-gate init"] = str(init)
         if job.error:
             col["ended by"] = f"failed: {job.error}"
+        elif job.state == "cancelled":
+            col["ended by"] = f"not started ({job.stop_why})"
         out[job.label] = col
     return out
 

@@ -39,9 +39,12 @@ def test_curves_share_the_epoch_axis_and_draw_as_svg():
     spec = F.curves_spec(["1. LSTM", "2. GRU"], "accuracy", 0.125)
     assert spec["resolve"]["scale"]["x"] == "shared"
     assert spec["usermeta"]["embedOptions"]["renderer"] == "svg"
-    panels = [p["layer"][0]["transform"][0]["filter"]["equal"] for p in spec["concat"]]
+    panels = [p["layer"][0]["transform"][0]["filter"]["and"][0]["equal"] for p in spec["concat"]]
     assert panels == ["loss", "metric", "gap", "forget"]
-    assert spec["concat"][0]["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    validation, training = spec["concat"][0]["layer"]
+    assert validation["encoding"]["y"]["scale"]["type"] == "log"
+    assert validation["mark"]["point"] and not training["mark"]["point"]  # the points the browser test counts
+    assert [f["equal"] for f in training["transform"][0]["filter"]["and"]] == ["loss", "training"]
     assert spec["concat"][1]["layer"][1]["encoding"]["y"]["datum"] == 0.125  # guessing, dashed
     colour = spec["concat"][0]["layer"][0]["encoding"]["color"]["scale"]
     assert colour["domain"] == ["1. LSTM", "2. GRU"] and len(colour["range"]) == 2

@@ -28,6 +28,9 @@ from .lesson import STOPS
 SPEEDS = (1, 2, 5, 10, 20, 50)  # steps per second while playing
 MAX_HIDDEN = 256
 MAX_SEED = 2**31 - 1
+# Train page (issue 13)
+MAX_TRAIN_LENGTH, MAX_TRAIN_HIDDEN, MAX_TRAIN_SECONDS = 1000, 128, 600
+TRAIN_INITS = ("chrono", "1", "0", "default")  # forget-gate initialisation (app/train_view.py: INITS says what each is)
 
 
 @dataclass(frozen=True)
@@ -134,6 +137,28 @@ SCHEMA = {
     **{f"hand_{g}_{c}": Field(0.0, lo=-presets.LIMIT, hi=presets.LIMIT, url=True,
                               derive=lambda v, g=g, c=c: presets.preset(v["preset"]).weight(g, c))
        for g in presets.GATES for c in presets.COLUMNS},  # the hand-set unit's weights; default: its preset's
+    # --- Train page (issue 13; app/screens/train.py): what to train and how. Kept out of the URL (a link opens
+    # the page's defaults); widget keys are these names. Model slots 1-3: slot 1 always trains, "none" skips 2, 3.
+    "train_task": Field("copy", choices=tuple(lstm_core.TASKS)),
+    "train_length": Field(0, lo=0, hi=MAX_TRAIN_LENGTH),  # 0: the task's own (delayed recall: from the delay)
+    "train_delay": Field(50, lo=0, hi=MAX_TRAIN_LENGTH - 11),  # delayed recall: blank steps (k = 5 symbols)
+    "train_horizon": Field(10, lo=1, hi=50),  # sine forecasting: steps ahead
+    **{f"train_model_{n}": Field(kind, choices=("lstm", "gru", "rnn") + (("none",) if n > 1 else ()))
+       for n, kind in ((1, "lstm"), (2, "gru"), (3, "rnn"))},
+    **{f"train_variant_{n}": Field("vanilla", choices=tuple(lstm_core.VARIANTS)) for n in (1, 2, 3)},
+    **{f"train_hidden_{n}": Field(32, lo=1, hi=MAX_TRAIN_HIDDEN) for n in (1, 2, 3)},
+    "train_init": Field("chrono", choices=TRAIN_INITS),  # the forget gate's (GRU: update gate's) initial bias
+    "train_chrono_max": Field(0, lo=0, hi=MAX_STEPS),  # chrono's T_max; 0: the task's longest dependency
+    "train_lr": Field(0.01, choices=(0.001, 0.003, 0.01, 0.03, 0.1)),
+    "train_clip": Field(1.0, choices=(0.0, 0.25, 0.5, 1.0, 2.0, 5.0)),  # 0: no clipping
+    "train_dropout": Field(0.0, choices=(0.0, 0.1, 0.2, 0.3, 0.5)),
+    "train_patience": Field(12, lo=1, hi=10_000),  # early stopping
+    "train_epochs": Field(200, lo=1, hi=10_000),
+    "train_seconds": Field(30, lo=1, hi=MAX_TRAIN_SECONDS),
+    "train_n": Field(4000, choices=(250, 500, 1000, 2000, 4000, 8000)),  # training sequences
+    "train_seed": Field(0, lo=0, hi=MAX_SEED),
+    "train_gate_epoch": Field(0, lo=0),  # the epoch the saturation scatter shows once training is over (0: last)
+    # --- end of the Train page's block
 }
 HAND_KEYS = {(g, c): f"hand_{g}_{c}" for g in presets.GATES for c in presets.COLUMNS}
 # File uploaders: widget keys that session state cannot be given values for.
@@ -141,7 +166,8 @@ FILE_WIDGETS = ("sequence_upload", "model_upload")
 # Components: their keys, here so that no page spells them.
 COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower", "text_view", "clamp_view",
               "memory_text_view")
-KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS)})  # K.task == "task"
+TRAIN_WIDGETS = ("train_curves", "train_saturation", "train_stop", "train_open", "train_get")  # Train page: no state
+KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS, *TRAIN_WIDGETS)})  # K.task == "task"
 URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 
 # Values the app keeps between runs that are not widgets, with their defaults.

@@ -10,6 +10,7 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 import streamlit as st  # noqa: E402
 
 from app import state as S  # noqa: E402
+from app import train_view  # noqa: E402
 
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
 # Our one stylesheet (a constant: no user string is ever part of it). Streamlit's default top padding is
@@ -24,5 +25,10 @@ pages = [
             icon=":material/timeline:"),
     st.Page(str(ROOT / "app" / "screens" / "memory.py"), title="Memory", url_path="memory", icon=":material/memory:"),
     st.Page(str(ROOT / "app" / "screens" / "lesson.py"), title="Lesson", url_path="lesson", icon=":material/school:"),
+    st.Page(str(ROOT / "app" / "screens" / "train.py"), title="Train", url_path="train",
+            icon=":material/model_training:"),
 ]
-st.navigation(pages).run()
+page = st.navigation(pages)
+if page.url_path != "train":
+    train_view.keep_alive()  # a session's trainings go on while it looks at another page
+page.run()

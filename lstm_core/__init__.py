@@ -27,10 +27,11 @@ _EXPORTS = {
     "from_state_dict": "torch_files",
     "NORMALISATIONS": "normalise", "Normalisation": "normalise", "fit_normalisation": "normalise",
     "Params": "step", "Step": "step", "gru_step": "step", "lstm_step": "step", "rnn_step": "step",
-    "TASKS": "tasks", "Task": "tasks", "TaskData": "tasks", "make_task": "tasks",
+    "TASKS": "tasks", "Task": "tasks", "TaskData": "tasks", "longest_dependency": "tasks", "make_task": "tasks",
+    "GateStats": "gate_stats", "gate_stats": "gate_stats",
     "Trace": "tracing", "step_at": "tracing", "trace": "tracing",
     "TASK_PRESETS": "training", "EpochReport": "training", "TrainConfig": "training",
-    "TrainingResult": "training", "train": "training",
+    "TrainingResult": "training", "chrono_bias": "training", "train": "training",
 }
 __all__ = sorted(_EXPORTS)
 

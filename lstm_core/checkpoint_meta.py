@@ -32,6 +32,7 @@ TASK_METRICS = ("mse", "accuracy", "f1", "perplexity", "rmse")
 LOSSES = ("mse", "ce")
 STOP_REASONS = ("early stopping", "time budget", "max epochs", "stopped")
 NORMALISE_CHOICES = ("auto", "none", "zscore", "minmax")
+CHRONO = "chrono"  # TrainConfig.forget_bias may name chrono initialisation instead of a number
 # Layer sizes and output counts: far beyond what fits the 50 MB model file limit, so never the
 # binding limit, but it keeps a number read from a file from sizing anything before the weights do.
 MAX_SIZE = 65_536
@@ -126,6 +127,18 @@ def _boolean(v, path):
     if not isinstance(v, bool):
         raise _refuse(path, "true or false", v)
     return v
+
+
+def _either(first: Check, second: Check, expected: str) -> Check:
+    """A value that passes `first` or `second` (e.g. a number or one name)."""
+    def check(v, path):
+        for c in (first, second):
+            try:
+                return c(v, path)
+            except LabError:
+                pass
+        raise _refuse(path, expected, v)
+    return check
 
 
 def _nullable(check: Check) -> Check:
@@ -227,7 +240,9 @@ CONFIG = _object({"task": _choice(TASKS), "length": _nullable(_whole(1, MAX_STEP
                   "hidden_size": _whole(1, MAX_SIZE), "n_train": _COUNT, "n_val": _COUNT, "batch_size": _COUNT,
                   "lr": _number(0, above=True), "max_epochs": _COUNT, "max_seconds": _number(0, above=True),
                   "patience": _COUNT, "clip": _number(0), "dropout": _number(0, 1, below=True),
-                  "forget_bias": _nullable(_number()), "normalise": _choice(NORMALISE_CHOICES), "seed": _SEED})
+                  "forget_bias": _nullable(_either(_number(), _choice((CHRONO,)), f"a number or {CHRONO!r}")),
+                  "chrono_max": _nullable(_whole(2, MAX_STEPS)), "normalise": _choice(NORMALISE_CHOICES),
+                  "seed": _SEED})
 VERSIONS = _object({"lstm_core": _text(64), "numpy": _text(64), "torch": _text(64)})
 META = _object({"format": _choice((FORMAT,)), "version": _whole(VERSION, VERSION), "cell": CELL,
                 "head": _nullable(HEAD), "task": _nullable(TASK), "normalisation": _nullable(NORMALISATION),

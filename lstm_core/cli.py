@@ -78,13 +78,31 @@ def add_train_arguments(sub) -> None:
     t.add_argument("--patience", type=int, default=d.patience)
     t.add_argument("--clip", type=float, default=d.clip)
     t.add_argument("--dropout", type=float, default=d.dropout)
-    t.add_argument("--forget-bias", type=float, default=None,
-                   help=f"initial forget-gate bias of an LSTM (default {d.forget_bias}; delayed recall: "
-                        f"{TASK_PRESETS['copy']['forget_bias']})")
+    t.add_argument("--forget-bias", type=forget_bias, default=None, metavar="NUMBER|chrono",
+                   help=f"initial bias of the forget gate: an LSTM's f, a GRU's update gate z (a large z keeps "
+                        "the state in torch's GRU); a number, or chrono (Tallec & Ollivier 2018: b_f ~ log U[1, "
+                        f"T_max - 1] per unit, and an LSTM's b_i = -b_f). Default: LSTM {CELLS['lstm'].forget_bias} "
+                        f"(delayed recall {TASK_PRESETS['copy']['forget_bias']}), GRU torch's own init")
+    t.add_argument("--chrono-max", type=int, default=None, metavar="T_MAX",
+                   help="chrono's T_max (default: the task's longest dependency, e.g. k + delay + 1 = 56 steps "
+                        "for delayed recall)")
     t.add_argument("--normalise", default=d.normalise, choices=NORMALISE_CHOICES)
     t.add_argument("--out", help="where to save the checkpoint (.pt)")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     t.set_defaults(run=_train)
+
+
+def forget_bias(text: str) -> float | str:
+    """--forget-bias: a number or the word chrono."""
+    if text.strip().lower() == "chrono":
+        return "chrono"
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number nor chrono") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def parse_params(items) -> dict:
@@ -105,6 +123,10 @@ def _train(args) -> int:
     from .training import EpochReport, TrainConfig, train  # lazily, for start-up time (torch)
 
     given = {} if args.forget_bias is None else {"forget_bias": args.forget_bias}
+    if args.chrono_max is not None:
+        if args.forget_bias != "chrono":
+            raise LabError("--chrono-max applies to --forget-bias chrono only")
+        given["chrono_max"] = args.chrono_max
     cfg = TrainConfig.for_task(args.task, length=args.length, task_params=parse_params(args.param),
                                model=args.model, variant=args.variant, nonlinearity=args.nonlinearity,
                                hidden_size=args.hidden, seed=args.seed, max_seconds=args.max_seconds,
@@ -124,7 +146,8 @@ def _train(args) -> int:
           f"{m['val_metric']:.4f} (trivial baseline {m['baseline']:.4f})" + (f"; saved {args.out}" if args.out else ""))
     if args.json:
         summary = {"task": cfg.task, "model": cfg.model, "variant": cfg.variant, "hidden_size": cfg.hidden_size,
-                   "seed": cfg.seed, "val_loss": m["val_loss"], "val_metric": m["val_metric"],
+                   "seed": cfg.seed, "forget_bias": cfg.forget_bias, "chrono_max": cfg.chrono_max,
+                   "val_loss": m["val_loss"], "val_metric": m["val_metric"],
                    "metric": m["metric"], "baseline": m["baseline"], "seconds": round(m["seconds"], 3),
                    "epochs": m["epochs"], "stop_reason": res.stop_reason, "out": args.out}
         print(json.dumps(summary))

@@ -232,6 +232,15 @@ def _warm(kind: str) -> None:
     _ready[kind] = _compiled(kind)
 
 
+def prepare(kinds=tuple(TWINS)) -> None:
+    """Make the compiled loops of `kinds` ready in this process now, in this thread (compiled, or loaded from
+    numba's disk cache), so no trace starts a background compile later: for a process that trains and
+    traces at once, or one that forks workers (app/training_jobs.py)."""
+    for kind in kinds:
+        if kind not in _ready:
+            _warm(kind)
+
+
 def loop(kind: str, work: int):
     """The loop a trace of `kind` runs: the compiled one once it is ready in this process (or when the work,
     B·T·H, is large: then the caller waits for it); before that its numpy twin, while a background

@@ -60,7 +60,13 @@ class CellKind:
     latex: tuple[str, ...]  # the equations as the seed writes them (torch's documented form), for st.latex
     torch_class: str | None  # the torch.nn class with this kind's weights, or None (no torch twin)
     diagram: str | None  # assets/diagrams/{diagram}.svg, or None
-    forget_gate: str | None = None  # the block whose initial bias training sets (TrainConfig.forget_bias)
+    # The gate whose initial bias sets how long the state is kept (TrainConfig.forget_bias): a large bias keeps
+    # memory. LSTM: f, in C_t = f C_{t-1} + i C~_t. GRU: the update gate z, in torch's h_t = (1 - z) n + z h_{t-1}
+    # (a large z keeps the old state, so its bias has the forget gate's sign; some papers write the GRU with
+    # z and 1 - z swapped, where the sign would flip).
+    forget_gate: str | None = None
+    input_gate: str | None = None  # the gate chrono initialisation sets to -b_f (LSTM i; the GRU's 1 - z is tied)
+    forget_bias: float | None = None  # the forget gate's initial bias unless told otherwise; None: torch's init
     memory: str = "h"  # the state that carries memory from step to step (LSTM: the cell state c)
     variants: dict[str, Variant] = field(default_factory=lambda: {"vanilla": Variant("vanilla", "as defined")})
     nonlinearities: tuple[str, ...] = ("tanh",)
@@ -134,7 +140,7 @@ LSTM = CellKind(
     latex=(r"f_t = \sigma(W_f\,[h_{t-1}, x_t] + b_f)", r"i_t = \sigma(W_i\,[h_{t-1}, x_t] + b_i)",
            r"\tilde C_t = \tanh(W_c\,[h_{t-1}, x_t] + b_c)", r"C_t = f_t \odot C_{t-1} + i_t \odot \tilde C_t",
            r"o_t = \sigma(W_o\,[h_{t-1}, x_t] + b_o)", r"h_t = o_t \odot \tanh(C_t)"),
-    forget_gate="f", memory="c",
+    forget_gate="f", input_gate="i", forget_bias=1.0, memory="c",  # bias 1: Jozefowicz et al. 2015
     variants={v.name: v for v in (
         Variant("vanilla", "standard LSTM, as torch.nn.LSTM"),
         Variant("peephole", "gates also see the cell state through diagonal peephole weights p_i, p_f, p_o",
@@ -163,6 +169,7 @@ GRU = CellKind(
     latex=(r"r_t = \sigma(W_r x_t + U_r h_{t-1} + b_r)", r"z_t = \sigma(W_z x_t + U_z h_{t-1} + b_z)",
            r"n_t = \tanh(W_n x_t + b_{in} + r_t \odot (U_n h_{t-1} + b_{hn}))",
            r"h_t = (1 - z_t) \odot n_t + z_t \odot h_{t-1}"),
+    forget_gate="z",  # its bias takes the LSTM's choices when asked; by default torch's init, as before
 )
 
 RNN = CellKind(

@@ -22,7 +22,8 @@ import numpy as np
 from .errors import LabError, choose
 from .limits import MAX_STEPS
 
-__all__ = ["FAULTS", "TASKS", "TEXT_PATH", "Task", "TaskData", "check_params", "load_text", "make_task"]
+__all__ = ["FAULTS", "TASKS", "TEXT_PATH", "Task", "TaskData", "check_params", "load_text", "longest_dependency",
+           "make_task"]
 
 # The text of task "charlm"; assets/text/README.md says where it comes from.
 TEXT_PATH = Path(__file__).resolve().parents[1] / "assets" / "text" / "american_documents.txt"
@@ -386,6 +387,24 @@ def _charlm(n: int, length: int | None = None, seed: int = 0) -> TaskData:
         question="Read English text and guess every next character",
         feature_names=vocab, output_names=vocab, marks=np.zeros((n, T), dtype=bool),
         params={"n": n, "length": T, "seed": seed})
+
+
+# How far back the answer can depend on the input, in steps, per task (from TaskData.params): chrono
+# initialisation's T_max by default (Tallec & Ollivier 2018 set it to the longest dependency of the task).
+_DEPENDENCY = {
+    "adding": lambda p: p["length"] - 1,  # a marked value can come first; the sum is asked for at the last step
+    "copy": lambda p: p["k"] + p["delay"] + 1,  # each symbol is written back k + delay + 1 steps after it is seen
+    "sine": lambda p: math.ceil(p["max_period"]),  # one period of the slowest wave tells its phase and frequency
+    "spike": lambda p: p["length"] - 1,  # a spike in the first quarter, the question at the last step
+    "anomaly": lambda p: _BLOCK,  # a frozen stretch (up to 10 steps) shows only against the steps before it
+    "charlm": lambda p: p["length"],  # the window: a word, a sentence
+}
+
+
+def longest_dependency(data: TaskData) -> int:
+    """How many steps back the right answer can depend on the input (at least 2): the default T_max of chrono
+    initialisation (training.chrono_bias)."""
+    return max(2, int(_DEPENDENCY[data.task](data.params)))
 
 
 def _task(name: str, title: str, description: str, default_length: int, generate) -> Task:

@@ -1,16 +1,19 @@
 """Train any cell of the core on a task, the way the seed notes advise.
 
-Adam with gradient-norm clipping, dropout on inputs and outputs, the forget-gate bias set to 1 at the
-start (Jozefowicz et al. 2015), a validation split with early stopping on the task's metric, padding +
-masking for variable lengths, and per-feature normalisation fitted on the training split only. After
-every epoch a report goes to `on_epoch` (losses, metric, elapsed time), which can stop training.
-Nothing here prints: the command line (cli.py) formats the reports.
+Adam with gradient-norm clipping, dropout on inputs and outputs, the forget-gate bias set at the start
+(1 by default, Jozefowicz et al. 2015; or chrono, Tallec & Ollivier 2018), a validation split with early
+stopping on the task's metric, padding + masking for variable lengths, and per-feature normalisation
+fitted on the training split only. After every epoch a report goes to `on_epoch` (losses, metric,
+elapsed time and, if asked, the gates' statistics), which can stop training; `stop` can stop it between
+any two batches. Either way the best epoch's weights are kept. Nothing here prints: the command line
+(cli.py) formats the reports, and the app's training workers (app/training_jobs.py) send them on.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,21 +21,25 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .bridge import checkpoint_of, sequence_model
+from .bridge import checkpoint_of, from_torch, sequence_model
 from .cells import SequenceModel, make_cell
 from .checkpoint import Checkpoint
 from .errors import LabError, choose
+from .gate_stats import GateStats, gate_stats, gates_of
 from .metrics import latency_per_step, masked_loss
 from .normalise import Normalisation, fit_normalisation
 from .registry import CELLS, VARIANTS, cell_kind
 from .scores import better, evaluate
-from .tasks import TASKS, TaskData, make_task
+from .tasks import TASKS, TaskData, longest_dependency, make_task
 
 NORMALISE_CHOICES = ("auto", "none", "zscore", "minmax")
 # Training settings a task needs beyond the defaults (presets are data). Delayed recall holds symbols
 # for 50+ steps: with forget bias 1, f is about 0.73 at the start and 0.73^50 ~ 1e-7 of the gradient
 # reaches the symbols, so training sits at chance; with bias 3, f ~ 0.95 and 0.95^50 ~ 0.08 does.
+# A preset changes a kind's default: the GRU, whose default is torch's own init, keeps it unless asked.
 TASK_PRESETS = {"copy": {"forget_bias": 3.0}}
+CHRONO = "chrono"  # forget_bias = "chrono": b_f ~ log U[1, T_max - 1] per unit, b_i = -b_f (Tallec & Ollivier 2018)
+KIND_DEFAULT = "default"  # forget_bias = "default": the kind's own (registry: CellKind.forget_bias)
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,11 @@ class TrainConfig:
     patience: int = 12  # early stopping: epochs without a better validation metric
     clip: float = 1.0  # gradient-norm clipping; 0 turns it off
     dropout: float = 0.0  # on the cell's inputs and outputs
-    forget_bias: float | None = 1.0  # initial bias of the kind's forget gate (LSTM f); None keeps torch's init
+    # The initial bias of the kind's forget gate (LSTM f, GRU update gate z; registry: CellKind.forget_gate): a
+    # number, "chrono", None (torch's init) or "default", which becomes the kind's own: 1.0 for the LSTM, None
+    # for the GRU (so its numbers are what they were before the GRU took the choice).
+    forget_bias: float | str | None = KIND_DEFAULT
+    chrono_max: int | None = None  # chrono's T_max; None: the task's longest dependency (tasks.longest_dependency)
     normalise: str = "auto"  # auto: z-score every feature that is not 0/1-valued
     seed: int = 0
 
@@ -70,11 +81,27 @@ class TrainConfig:
                 raise LabError(f"{name} must be > 0; got {getattr(self, name)!r}")
         if not 0 <= self.dropout < 1:
             raise LabError(f"dropout must be in [0, 1); got {self.dropout!r}")
+        if self.forget_bias == KIND_DEFAULT:  # record what is applied: the stored config replays the same run
+            object.__setattr__(self, "forget_bias", CELLS[self.model].forget_bias)
+        fb = self.forget_bias
+        if not (fb is None or fb == CHRONO or (isinstance(fb, int | float) and not isinstance(fb, bool)
+                                               and math.isfinite(fb))):
+            raise LabError(f"forget_bias must be a number, {CHRONO!r} or None (torch's init); got {fb!r}")
+        if self.chrono_max is not None:
+            if fb != CHRONO:
+                raise LabError(f"chrono_max applies to forget_bias {CHRONO!r} only; got forget_bias {fb!r}")
+            if isinstance(self.chrono_max, bool) or not isinstance(self.chrono_max, int) or self.chrono_max < 2:
+                raise LabError(f"chrono_max must be a whole number >= 2; got {self.chrono_max!r}")
 
     @classmethod
     def for_task(cls, task: str, **overrides) -> TrainConfig:
-        """The defaults, the task's preset, then the caller's overrides."""
-        return cls.from_dict({"task": task, **TASK_PRESETS.get(task, {}), **overrides})
+        """The defaults, the task's preset, then the caller's overrides. A preset's forget_bias changes the
+        LSTM's default only: a kind whose default is torch's init (the GRU) keeps it unless asked."""
+        preset = dict(TASK_PRESETS.get(task, {}))
+        model = overrides.get("model", cls.model)
+        if model in CELLS and CELLS[model].forget_bias is None:
+            preset.pop("forget_bias", None)
+        return cls.from_dict({"task": task, **preset, **overrides})
 
     @classmethod
     def from_dict(cls, d: dict) -> TrainConfig:
@@ -94,11 +121,16 @@ class EpochReport:
     metric: str
     seconds: float  # since training started
     best: bool  # the best validation metric so far
+    gates: GateStats | None = None  # the gates over the first `gate_probe` validation sequences, if asked
 
     @property
     def gap(self) -> float:
         """Overfitting gap: validation loss minus training loss."""
         return self.val_loss - self.train_loss
+
+    def record(self) -> dict:
+        """The report as a checkpoint's history keeps it (plain numbers; the gates' statistics are not kept)."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "gates"}
 
 
 @dataclass(frozen=True)
@@ -135,6 +167,22 @@ def _fit_norm(kind: str, data: TaskData, idx) -> Normalisation | None:
     return norm
 
 
+def chrono_bias(hidden_size: int, t_max: int, seed: int = 0) -> torch.Tensor:
+    """Chrono initialisation's forget-gate biases (Tallec & Ollivier 2018): b_f = log u, u ~ U[1, T_max - 1]
+    per unit, so each unit starts out keeping its memory for a time drawn between 1 and T_max - 1 steps
+    (1 / (1 - sigmoid(b_f)) = 1 + u). Drawn from its own generator: the weights' init is unchanged."""
+    if isinstance(t_max, bool) or not isinstance(t_max, int) or t_max < 2:
+        raise LabError(f"chrono's T_max must be a whole number >= 2; got {t_max!r}")
+    g = torch.Generator().manual_seed(seed)
+    return torch.log(torch.empty(hidden_size).uniform_(1.0, float(t_max - 1), generator=g))  # (H,)
+
+
+def _rows(kind, block: str, H: int) -> slice:
+    """A gate block's rows in the stacked weights and biases (LSTM i, f, g, o: f is H..2H)."""
+    k = kind.blocks.index(block)
+    return slice(k * H, (k + 1) * H)
+
+
 def build_model(cfg: TrainConfig, data: TaskData) -> SequenceModel:
     kind = CELLS[cfg.model]
     cell = make_cell(cfg.model, data.x.shape[2], cfg.hidden_size,
@@ -142,9 +190,16 @@ def build_model(cfg: TrainConfig, data: TaskData) -> SequenceModel:
                      nonlinearity=cfg.nonlinearity if len(kind.nonlinearities) > 1 else "tanh", seed=cfg.seed)
     if kind.forget_gate is not None and cfg.forget_bias is not None:
         H = cfg.hidden_size
-        rows = slice(kind.blocks.index(kind.forget_gate) * H, (kind.blocks.index(kind.forget_gate) + 1) * H)
-        with torch.no_grad():  # the forget gate's rows of the stacked biases (LSTM i, f, g, o: H..2H)
-            cell.bias_ih_l0[rows] = cfg.forget_bias
+        rows = _rows(kind, kind.forget_gate, H)
+        with torch.no_grad():  # torch adds bias_ih and bias_hh: the bias lives in bias_ih, bias_hh starts at 0
+            if cfg.forget_bias == CHRONO:
+                b = chrono_bias(H, cfg.chrono_max or longest_dependency(data), cfg.seed)
+                cell.bias_ih_l0[rows] = b
+                if kind.input_gate is not None:  # b_i = -b_f: write little while the memory is long
+                    cell.bias_ih_l0[_rows(kind, kind.input_gate, H)] = -b
+                    cell.bias_hh_l0[_rows(kind, kind.input_gate, H)] = 0.0
+            else:
+                cell.bias_ih_l0[rows] = cfg.forget_bias
             cell.bias_hh_l0[rows] = 0.0
     return SequenceModel(cell, n_outputs=data.n_outputs, readout=data.readout, dropout=cfg.dropout)
 
@@ -162,8 +217,15 @@ def predict(model: SequenceModel, x, lengths, batch_size: int = 512) -> np.ndarr
     return torch.cat(outs).numpy()
 
 
-def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | None = None) -> TrainingResult:
-    """Train `cfg.model` on `cfg.task`; on_epoch(report) may return True to stop."""
+def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | None = None, *,
+          stop: Callable[[], bool] | None = None, gate_probe: int = 0) -> TrainingResult:
+    """Train `cfg.model` on `cfg.task`; on_epoch(report) may return True to stop after that epoch.
+
+    stop() is asked before every batch (e.g. a threading or multiprocessing Event's is_set): when it says
+    True, the epoch under way ends there and is evaluated and reported, as when the time budget runs out,
+    and training ends ("stopped"). gate_probe > 0 adds to each report the gates' statistics
+    (saturation.gate_stats) on the first gate_probe validation sequences; it changes no weights.
+    The result holds the best epoch's weights in every case."""
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -178,13 +240,17 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | Non
         opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
         gen = torch.Generator().manual_seed(cfg.seed)
         history, best_state, best_metric, bad, reason = [], None, None, 0, "max epochs"
+        probe = min(gate_probe, cfg.n_val) if gates_of(cfg.model) else 0
         for epoch in range(1, cfg.max_epochs + 1):
             model.train()
             perm = torch.randperm(cfg.n_train, generator=gen)
-            total, count, out_of_time = 0.0, 0, False
+            total, count, out_of_time, stopped = 0.0, 0, False, False
             for i in range(0, cfg.n_train, cfg.batch_size):
                 if time.perf_counter() - t0 > cfg.max_seconds:
                     out_of_time = True
+                    break
+                if stop is not None and stop():
+                    stopped = True
                     break
                 b = perm[i : i + cfg.batch_size]
                 loss = batch_loss(model, xt[b], yt[b], lt[b], mt[b], data.loss)
@@ -195,7 +261,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | Non
                 opt.step()
                 total, count = total + loss.item() * len(b), count + len(b)
             if count == 0:
-                reason = "time budget"
+                reason = "stopped" if stopped else "time budget"
                 break
             ev = evaluate(predict(model, xv, lv), yv.numpy(), data.loss, data.metric,
                           None if data.readout == "final" else mv.numpy())
@@ -204,10 +270,11 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | Non
                 best_metric, best_state, bad = ev["metric"], copy.deepcopy(model.state_dict()), 0
             else:
                 bad += 1
+            gates = gate_stats(from_torch(model.cell), xv[:probe].numpy(), lv[:probe].numpy()) if probe else None
             report = EpochReport(epoch, total / count, ev["loss"], ev["metric"], data.metric,
-                                 time.perf_counter() - t0, is_best)
+                                 time.perf_counter() - t0, is_best, gates)
             history.append(report)
-            if on_epoch is not None and on_epoch(report):
+            if (on_epoch is not None and on_epoch(report)) or stopped:
                 reason = "stopped"
                 break
             if out_of_time:
@@ -237,7 +304,7 @@ def train(cfg: TrainConfig, on_epoch: Callable[[EpochReport], bool | None] | Non
                  "feature_names": list(data.feature_names), "output_names": list(data.output_names)}
     ckpt = checkpoint_of(model, task=task_info, normalisation=norm,
                          vocab=tuple(data.feature_names) if data.task == "charlm" else None,
-                         history=[dataclasses.asdict(r) for r in history], metrics=metrics, seed=cfg.seed,
+                         history=[r.record() for r in history], metrics=metrics, seed=cfg.seed,
                          config=dataclasses.asdict(cfg), source="trained")
     return TrainingResult(ckpt, history, metrics, reason, seconds)
 

@@ -306,7 +306,9 @@ def test_the_schema_lists_what_the_training_code_writes():
     assert set(cm.TASK_METRICS) == set(lstm_core.METRICS)
     assert cm.NORMALISE_CHOICES == training.NORMALISE_CHOICES
     assert _keys(cm.CONFIG) == {f.name for f in dataclasses.fields(training.TrainConfig)}
-    assert _keys(cm.EPOCH) == {f.name for f in dataclasses.fields(training.EpochReport)}
+    report = training.EpochReport(1, 0.5, 0.5, 0.5, "mse", 1.0, True)
+    assert _keys(cm.EPOCH) == set(report.record())  # what a checkpoint's history keeps (not the gates' statistics)
+    assert cm.CHRONO == training.CHRONO
     assert cm.FORMAT == lstm_core.checkpoint.FORMAT
 
 

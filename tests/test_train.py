@@ -158,3 +158,130 @@ def test_cli_train_bad_option_is_one_line_on_stderr(capsys):
     out, err = capsys.readouterr()
     assert out == ""
     assert err.strip().splitlines() == ["error: task 'adding' has no parameter 'delay'; it takes n, length, seed"]
+
+
+# --- forget-gate initialisation (issue 13): a number, chrono, or the kind's default
+
+
+def summed_bias(cell, block: int, H: int) -> np.ndarray:
+    return (cell.bias_ih_l0 + cell.bias_hh_l0)[block * H:(block + 1) * H].detach().numpy()
+
+
+def test_chrono_sets_log_uniform_forget_biases_and_the_opposite_input_biases():
+    cfg = TrainConfig.for_task("copy", forget_bias="chrono", hidden_size=64, seed=3)
+    data = make_task("copy", 8, seed=0)  # delay 50: T_max = k + delay + 1 = 56
+    cell = build_model(cfg, data).cell
+    b_f = summed_bias(cell, 1, 64)
+    assert ((b_f >= 0) & (b_f <= np.log(55) + 1e-6)).all()  # log U[1, T_max - 1]
+    assert b_f.std() > 0.5  # spread over units: the point of chrono
+    np.testing.assert_array_equal(summed_bias(cell, 0, 64), -b_f)  # b_i = -b_f
+    torch.testing.assert_close(cell.bias_hh_l0[:128], torch.zeros(128))  # the bias lives in bias_ih alone
+    again = build_model(cfg, data).cell
+    np.testing.assert_array_equal(summed_bias(again, 1, 64), b_f)  # seeded
+    # the other weights are torch's init for the seed, untouched by chrono's draw
+    plain_cell = build_model(TrainConfig.for_task("copy", forget_bias=None, hidden_size=64, seed=3), data).cell
+    torch.testing.assert_close(cell.weight_hh_l0, plain_cell.weight_hh_l0, rtol=0, atol=0)
+
+
+def test_chrono_max_bounds_the_draw():
+    cfg = TrainConfig.for_task("adding", forget_bias="chrono", chrono_max=3, hidden_size=32)
+    b_f = summed_bias(build_model(cfg, make_task("adding", 4, 10)).cell, 1, 32)
+    assert ((b_f >= 0) & (b_f <= np.log(2) + 1e-6)).all()
+
+
+def test_the_gru_update_gate_takes_the_choice_when_asked_and_keeps_torch_init_by_default():
+    data = make_task("copy", 8, seed=0)
+    default = build_model(TrainConfig.for_task("copy", model="gru", hidden_size=4, seed=2), data).cell
+    torch.testing.assert_close(default.bias_ih_l0, make_cell("gru", 10, 4, seed=2).bias_ih_l0, rtol=0, atol=0)
+    one = build_model(TrainConfig.for_task("copy", model="gru", hidden_size=4, seed=2, forget_bias=1.0), data).cell
+    np.testing.assert_array_equal(summed_bias(one, 1, 4), 1.0)  # blocks r, z, n: z is the second
+    chrono = build_model(TrainConfig.for_task("copy", model="gru", hidden_size=4, forget_bias="chrono"), data).cell
+    assert (summed_bias(chrono, 1, 4) > 0).all()
+    torch.testing.assert_close(chrono.bias_ih_l0[:4], make_cell("gru", 10, 4, seed=0).bias_ih_l0[:4])  # r as torch's
+
+
+def test_the_defaults_are_what_they_were():
+    assert TrainConfig().forget_bias == 1.0  # LSTM: Jozefowicz et al. 2015
+    assert TrainConfig.for_task("copy").forget_bias == 3.0  # delayed recall's preset
+    assert TrainConfig(model="gru").forget_bias is None  # torch's own init
+    assert TrainConfig.for_task("copy", model="gru").forget_bias is None  # the preset is the LSTM's
+    assert TrainConfig.for_task("copy", model="gru", forget_bias=3.0).forget_bias == 3.0
+
+
+@pytest.mark.parametrize("kw, message", [
+    (dict(forget_bias="lots"), "forget_bias must be a number, 'chrono' or None"),
+    (dict(forget_bias=float("nan")), "forget_bias must be a number"),
+    (dict(forget_bias=True), "forget_bias must be a number"),
+    (dict(chrono_max=20), "chrono_max applies to forget_bias 'chrono' only"),
+    (dict(forget_bias="chrono", chrono_max=1), "chrono_max must be a whole number >= 2"),
+])
+def test_bad_forget_gate_choices_are_refused(kw, message):
+    with pytest.raises(LabError, match=message):
+        TrainConfig(**kw)
+
+
+def test_a_chrono_checkpoint_keeps_its_config_and_loads_back(tmp_path):
+    res = train(TrainConfig(**TINY, max_epochs=1, forget_bias="chrono", chrono_max=9))
+    res.checkpoint.save(tmp_path / "m.npz")
+    ck = load_model(tmp_path / "m.npz")
+    assert (ck.config["forget_bias"], ck.config["chrono_max"]) == ("chrono", 9)
+    cfg = TrainConfig.from_dict(ck.config)  # the stored config replays the run
+    assert (cfg.forget_bias, cfg.chrono_max) == ("chrono", 9)
+
+
+def test_cli_takes_chrono_and_refuses_a_word(capsys):
+    from lstm_core.cli import build_parser
+
+    args = build_parser().parse_args(["train", "--forget-bias", "chrono", "--chrono-max", "20"])
+    assert (args.forget_bias, args.chrono_max) == ("chrono", 20)
+    assert build_parser().parse_args(["train", "--forget-bias", "2.5"]).forget_bias == 2.5
+    with pytest.raises(SystemExit) as e:
+        build_parser().parse_args(["train", "--forget-bias", "lots"])
+    assert e.value.code == 2 and "'lots' is neither a number nor chrono" in capsys.readouterr().err
+    assert main(["train", "--chrono-max", "20"]) == 2
+    assert capsys.readouterr().err.strip() == "error: --chrono-max applies to --forget-bias chrono only"
+
+
+def test_longest_dependency_per_task():
+    from lstm_core.tasks import longest_dependency
+
+    assert longest_dependency(make_task("copy", 1, delay=50)) == 56  # 5 symbols + 50 blanks + the go cue
+    assert longest_dependency(make_task("adding", 1, 100)) == 99
+    assert longest_dependency(make_task("sine", 1, 100)) == 50  # one period of the slowest wave
+    assert all(longest_dependency(make_task(t, 1, 40)) >= 2 for t in lstm_core.TASKS if t != "copy")
+
+
+# --- stopping from outside and the gates' statistics (the Train page's worker uses both)
+
+
+def test_stop_ends_training_mid_epoch_and_keeps_the_best_weights():
+    calls = itertools.count()
+    # Stop when the 7th batch is about to start: TINY has 256 / 32 = 8 batches an epoch, so during epoch 1
+    res = train(TrainConfig(**TINY, max_epochs=50), stop=lambda: next(calls) >= 6)
+    assert res.stop_reason == "stopped"
+    assert len(res.history) == 1  # the partial epoch is evaluated and reported, as when time runs out
+    assert res.metrics["val_metric"] == pytest.approx(res.history[0].val_metric)
+    res = train(TrainConfig(**TINY, max_epochs=50), stop=lambda: next(calls) >= 20)
+    best = min(r.val_metric for r in res.history)
+    assert res.stop_reason == "stopped" and res.metrics["val_metric"] == pytest.approx(best)
+
+
+def test_stop_before_the_first_batch_still_returns_a_model():
+    res = train(TrainConfig(**TINY, max_epochs=5), stop=lambda: True)
+    assert res.stop_reason == "stopped" and res.history == []
+    assert res.checkpoint.kind == "lstm"
+
+
+def test_gate_probe_reports_the_gates_each_epoch_without_changing_the_weights():
+    seen = []
+    a = train(TrainConfig(**TINY, max_epochs=2), on_epoch=seen.append, gate_probe=16)
+    b = train(TrainConfig(**TINY, max_epochs=2))
+    assert [r.gates is not None for r in seen] == [True, True]
+    g = seen[-1].gates
+    assert g.gates == ("f", "i", "o") and g.closed["f"].shape == (8,) and g.steps == 16 * 12
+    assert 0 < g.forget < 1
+    for k, v in sequence_model(a.checkpoint).state_dict().items():
+        assert torch.equal(v, sequence_model(b.checkpoint).state_dict()[k]), k
+    assert "gates" not in a.checkpoint.history[0]  # the history keeps plain numbers
+    rnn = train(TrainConfig(**{**TINY, "model": "rnn"}, max_epochs=1), gate_probe=16)
+    assert rnn.history[0].gates is None  # a vanilla RNN has no gate

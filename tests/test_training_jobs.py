@@ -1,0 +1,166 @@
+"""The Train page's worker protocol (app/training_jobs.py) without a browser: a job starts in its own process,
+reports every epoch, stops on request or when its session goes quiet, and always hands back its best weights;
+the pool runs at most `workers` jobs and queues the rest in order.
+
+Every wait polls the pool with a deadline (no sleep decides anything); the deadlines are generous because the
+machine may be busy. The trainings are tiny (adding, T = 12, 256 sequences, 8 units).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+import types
+from multiprocessing import spawn
+
+import pytest
+
+from app import training_jobs
+from app.training_jobs import Pool
+from lstm_core import TrainConfig, load_model
+
+DEADLINE = 120.0  # seconds: a bound for a broken protocol, not a speed requirement
+TINY = dict(task="adding", length=12, n_train=256, n_val=64, hidden_size=8, batch_size=32)
+
+
+def config(**kw) -> dict:
+    return dataclasses.asdict(TrainConfig(**{**TINY, **kw}))
+
+
+def until(pool: Pool, session: str, done, what: str):
+    """Poll the session's jobs (touching it, as the page does) until done(views) holds; returns the views."""
+    end = time.monotonic() + DEADLINE
+    while True:
+        pool.touch(session)
+        views = pool.views(session)
+        if done(views):
+            return views
+        assert time.monotonic() < end, f"{what}: not within {DEADLINE:.0f} s; jobs: {views}"
+        time.sleep(0.05)  # a polling period, as the page's fragment has; the condition decides
+
+
+@pytest.fixture(scope="module")
+def pool():
+    p = Pool(workers=2, heartbeat=60.0)
+    yield p
+    p.close()
+
+
+def test_jobs_never_import_the_servers_main_script():
+    # In a Streamlit server __main__ is the app script: a job must not run it again before training.
+    ours = spawn.get_preparation_data(f"{training_jobs.PROCESS_PREFIX}j1")
+    theirs = spawn.get_preparation_data("someone-else")
+    assert "init_main_from_path" not in ours and "init_main_from_name" not in ours
+    assert ours["sys_path"] == theirs["sys_path"]  # the rest is as multiprocessing prepares it
+
+
+def test_gate_frames_are_thinned_but_keep_the_first_and_the_newest():
+    job = training_jobs.Job("j", "s", "LSTM", config(), 0.0)
+    for e in range(1, 301):
+        training_jobs.Pool._receive(None, job, ("epoch", {"epoch": e}, types.SimpleNamespace(forget=0.5)))
+    assert len(job.epochs) == 300  # every epoch's numbers are kept
+    kept = [e for e, _ in job.frames]
+    assert kept[0] == 1 and kept[-1] == 300 and len(kept) <= training_jobs.MAX_FRAMES
+    assert kept == sorted(kept)
+
+
+def test_a_job_trains_in_another_process_reports_each_epoch_and_returns_its_checkpoint(pool):
+    session = "s-start"
+    seen = []
+    pool.submit(session, [("LSTM", config(max_epochs=4, max_seconds=60))])
+    views = until(pool, session, lambda vs: seen.append(len(vs[0].epochs)) or not vs[0].active, "the job ends")
+    job = views[0]
+    assert job.state == "done" and job.error is None
+    assert [r["epoch"] for r in job.epochs] == [1, 2, 3, 4]
+    assert any(0 < n < 4 for n in seen)  # reported while it ran, not only at the end
+    assert all(r["forget"] is not None and 0 < r["forget"] < 1 for r in job.epochs)  # the LSTM's mean f
+    assert [e for e, _ in job.frames] == [1, 2, 3, 4] and job.frames[-1][1].gates == ("f", "i", "o")
+    res = job.result
+    assert res["stop_reason"] == "max epochs" and res["metrics"]["epochs"] == 4
+    ck = load_model(res["checkpoint"], name="job")  # the bytes are an .npz checkpoint
+    assert [h["val_loss"] for h in ck.history] == [r["val_loss"] for r in job.epochs]
+    assert res["checkpoint_object"].metrics["val_metric"] == ck.metrics["val_metric"]
+
+
+def test_stop_ends_a_running_job_and_keeps_its_best_epoch(pool):
+    session = "s-stop"
+    pool.submit(session, [("GRU", config(model="gru", max_epochs=100_000, max_seconds=600, patience=100_000))])
+    until(pool, session, lambda vs: len(vs[0].epochs) >= 3, "three epochs")
+    pool.stop(session)
+    job = until(pool, session, lambda vs: not vs[0].active, "the stopped job ends")[0]
+    assert job.state == "done" and job.stop_why == "Stop pressed"
+    assert job.result["stop_reason"] == "stopped"
+    best = min(r["val_metric"] for r in job.epochs)  # mse: lower is better
+    assert job.result["metrics"]["val_metric"] == pytest.approx(best)
+    assert len(job.result["checkpoint_object"].history) == len(job.epochs)
+
+
+def test_the_pool_runs_at_most_its_size_and_queues_the_rest_in_order():
+    small = Pool(workers=1, heartbeat=60.0)
+    try:
+        session = "s-queue"
+        ids = small.submit(session, [(f"job {k}", config(max_epochs=100_000, max_seconds=600, patience=100_000))
+                                     for k in range(3)])
+        views = until(small, session, lambda vs: vs[0].state == "running" and vs[0].epochs, "the first job runs")
+        assert [v.state for v in views] == ["running", "queued", "queued"]
+        assert [v.position for v in views] == [None, 1, 2]
+        small.stop(session)  # the running one ends with its weights; the queued ones never start
+        views = until(small, session, lambda vs: not any(v.active for v in vs), "all end")
+        assert [v.id for v in views] == ids
+        assert [v.state for v in views] == ["done", "cancelled", "cancelled"]
+        assert views[0].result is not None and views[1].result is None
+    finally:
+        small.close()
+
+
+def test_a_queued_job_starts_when_a_place_frees_up():
+    small = Pool(workers=1, heartbeat=60.0)
+    try:
+        session = "s-next"
+        small.submit(session, [("first", config(max_epochs=2)), ("second", config(max_epochs=2))])
+        views = until(small, session, lambda vs: not any(v.active for v in vs), "both end")
+        assert [v.state for v in views] == ["done", "done"]
+        assert views[1].epochs and views[1].result["metrics"]["epochs"] == 2
+    finally:
+        small.close()
+
+
+def test_a_session_that_stops_polling_has_its_job_stopped_with_its_weights_kept():
+    quiet = Pool(workers=2, heartbeat=1.0)  # the page polls twice a second; 1 s of silence means it has gone
+    try:
+        session = "s-gone"
+        quiet.submit(session, [("LSTM", config(max_epochs=100_000, max_seconds=600, patience=100_000))])
+        until(quiet, session, lambda vs: len(vs[0].epochs) >= 2, "two epochs")
+        end = time.monotonic() + DEADLINE
+        while quiet.views(session)[0].active:  # no touch from here on: the session has ended
+            assert time.monotonic() < end, "the job of a quiet session was not stopped"
+            time.sleep(0.05)
+        job = quiet.views(session)[0]
+        assert job.state == "done" and job.stop_why == "the page was closed"
+        assert job.result["stop_reason"] == "stopped" and job.result["checkpoint_object"] is not None
+    finally:
+        quiet.close()
+
+
+def test_a_refused_setting_fails_the_job_with_the_message(pool):
+    session = "s-bad"
+    bad = {**config(), "hidden_size": 0}  # the page validates first; the worker checks again
+    pool.submit(session, [("bad", bad)])
+    job = until(pool, session, lambda vs: not vs[0].active, "the job fails")[0]
+    assert job.state == "failed" and "hidden_size must be a whole number >= 1" in job.error
+
+
+def test_a_new_set_of_jobs_replaces_the_sessions_old_one(pool):
+    session = "s-again"
+    pool.submit(session, [("old", config(max_epochs=100_000, max_seconds=600, patience=100_000))])
+    until(pool, session, lambda vs: vs[0].epochs, "the old job runs")
+    pool.submit(session, [("new", config(max_epochs=1))])
+    views = until(pool, session, lambda vs: not any(v.active for v in vs), "the new job ends")
+    assert [v.label for v in views] == ["new"]  # the old one was stopped and is no longer shown
+    until(pool, session, lambda vs: pool.counts()["stopping"] + pool.counts()["running"] == 0, "the old one ends")
+
+
+def test_worker_count_and_heartbeat_come_from_the_environment():
+    assert training_jobs.WORKERS == (int(os.environ.get("LSTMLAB_TRAIN_WORKERS", "0")) or os.cpu_count())
+    assert training_jobs.HEARTBEAT_SECONDS == float(os.environ.get("LSTMLAB_TRAIN_HEARTBEAT_S", "15"))

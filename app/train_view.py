@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import lstm_core
+from lstm_core.limits import MAX_STEPS
 
 from . import state as S
 from . import train_figures as F
@@ -110,7 +111,7 @@ def options(disabled: bool) -> None:
                         "memory from the start. In torch's GRU h_t = (1 − z) n + z h_{t−1}, so z takes the forget "
                         "gate's bias with the same sign. The RNN has no gate."))
     if st.session_state[K.train_init] == "chrono":
-        sb.number_input(plain("Chrono T max in steps"), 0, lstm_core.limits.MAX_STEPS, key=K.train_chrono_max,
+        sb.number_input(plain("Chrono T max in steps"), 0, MAX_STEPS, key=K.train_chrono_max,
                         disabled=disabled, help=plain("The longest memory chrono prepares for; 0: the task's longest "
                                                       "dependency."))
     c1, c2 = sb.columns(2)

@@ -230,7 +230,9 @@ def results(views) -> None:
     st.subheader(plain("Results"))
     st.caption(plain("The best epoch's weights, scored on the held-out validation data; latency: one step of a "
                      "10,000-step sequence, torch forward."))
-    st.table(F.results_table(views, {v.id: v.result["checkpoint_object"] for v in done}))
+    table = F.results_table(views, {v.id: v.result["checkpoint_object"] for v in done})
+    st.table({plain(model): {plain(k): plain(v) for k, v in col.items()}  # st.table renders every cell as Markdown
+              for model, col in table.items()})
     task = st.session_state[K.train_task]
     for v in done:
         ck = v.result["checkpoint_object"]

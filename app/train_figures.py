@@ -32,11 +32,20 @@ def colours(labels: list[str]) -> dict:
             "legend": {"orient": "top", "labelFontSize": 13, "labelLimit": 400}}
 
 
+MAX_EPOCHS_DRAWN = 300  # per model: a longer run is drawn at every k-th epoch (and its newest), so a poll stays cheap
+
+
+def drawn(epochs: tuple) -> list:
+    """The epochs a chart draws: all of them up to MAX_EPOCHS_DRAWN, else every k-th and the newest."""
+    k = -(-len(epochs) // MAX_EPOCHS_DRAWN)
+    return [r for i, r in enumerate(epochs) if i % k == 0 or i == len(epochs) - 1] if k > 1 else list(epochs)
+
+
 def curve_rows(jobs) -> list[dict]:
     """One row per model, epoch and curve: training and validation loss, the metric, the gap, the forget gate."""
     rows = []
     for job in jobs:
-        for r in job.epochs:
+        for r in drawn(job.epochs):
             e = r["epoch"]
             rows += [{"model": job.label, "epoch": e, "panel": "loss", "series": "validation", "value": r["val_loss"]},
                      {"model": job.label, "epoch": e, "panel": "loss", "series": "training", "value": r["train_loss"]},

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 import lstm_core
+from lstm_core.limits import MAX_STEPS
 
 from . import state as S
 from . import train_figures as F
@@ -103,7 +104,7 @@ def options(disabled: bool) -> None:
                         "memory from the start. In torch's GRU h_t = (1 − z) n + z h_{t−1}, so z takes the forget "
                         "gate's bias with the same sign. The RNN has no gate."))
     if st.session_state[K.train_init] == "chrono":
-        sb.number_input(plain("Chrono T max in steps"), 0, lstm_core.limits.MAX_STEPS, key=K.train_chrono_max,
+        sb.number_input(plain("Chrono T max in steps"), 0, MAX_STEPS, key=K.train_chrono_max,
                         disabled=disabled, help=plain("The longest memory chrono prepares for; 0: the task's longest "
                                                       "dependency."))
     c1, c2 = sb.columns(2)
@@ -222,7 +223,9 @@ def results(views) -> None:
     st.subheader(plain("Results"))
     st.caption(plain("The best epoch's weights, scored on the held-out validation data; latency: one step of a "
                      "10,000-step sequence, torch forward."))
-    st.table(F.results_table(views, {v.id: v.result["checkpoint_object"] for v in done}))
+    table = F.results_table(views, {v.id: v.result["checkpoint_object"] for v in done})
+    st.table({plain(model): {plain(k): plain(v) for k, v in col.items()}  # st.table renders every cell as Markdown
+              for model, col in table.items()})
     task = st.session_state[K.train_task]
     for v in done:
         ck = v.result["checkpoint_object"]

@@ -2,6 +2,7 @@
 
     python benchmarks/chrono_recall.py                       # chrono, LSTM and GRU, seeds 0-4, 30 s each
     python benchmarks/chrono_recall.py --init 3 --init 1     # the same for other forget-gate biases
+    python benchmarks/chrono_recall.py --init default --kinds gru   # the command line's default (GRU: torch's)
     python benchmarks/chrono_recall.py --extra="--patience 1000"
 
 Each run is `python -m lstm_core train --task copy --param delay=50 --model KIND --forget-bias INIT --seed S
@@ -27,8 +28,9 @@ GOAL = 0.9
 
 
 def run(kind: str, init: str, seed: int, seconds: float, extra: list[str]) -> dict:
+    given = [] if init == "default" else ["--forget-bias", init]  # default: the command line's own choice
     cmd = [sys.executable, "-m", "lstm_core", "train", "--task", "copy", "--param", "delay=50", "--model", kind,
-           "--forget-bias", init, "--seed", str(seed), "--max-seconds", str(seconds), "--json", *extra]
+           *given, "--seed", str(seed), "--max-seconds", str(seconds), "--json", *extra]
     env = {**os.environ, "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, env=env, timeout=seconds * 4 + 120)
     if proc.returncode not in (0, 1):
@@ -45,7 +47,8 @@ def run(kind: str, init: str, seed: int, seconds: float, extra: list[str]) -> di
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--init", action="append", default=None, help="forget-gate init(s): chrono or a number")
+    ap.add_argument("--init", action="append", default=None,
+                    help="forget-gate init(s): chrono, a number, or default (no --forget-bias)")
     ap.add_argument("--kinds", default="lstm,gru")
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--seconds", type=float, default=30.0)

@@ -90,3 +90,11 @@ def test_results_table_puts_models_side_by_side():
     assert col["seconds"] == "3.2" and col["epochs"] == "7"
     assert col["forget-gate init"] == "chrono, T_max 56"
     assert table["2. RNN"]["forget-gate init"] == "— (no gate)" and table["2. RNN"]["seconds"] == ""
+
+
+def test_a_long_run_is_drawn_at_every_kth_epoch_and_its_newest():
+    long = job("LSTM", "lstm", [epoch(e, 1.0, 1.0) for e in range(1, 1001)])
+    losses = [r["epoch"] for r in F.curve_rows([long]) if r["panel"] == "loss" and r["series"] == "validation"]
+    assert len(losses) <= F.MAX_EPOCHS_DRAWN + 1 and losses[0] == 1 and losses[-1] == 1000
+    short = job("LSTM", "lstm", [epoch(e, 1.0, 1.0) for e in range(1, 51)])
+    assert len([r for r in F.curve_rows([short]) if r["panel"] == "metric"]) == 50

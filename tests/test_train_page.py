@@ -78,7 +78,7 @@ def test_three_models_train_for_two_seconds_then_show_results_and_open_on_explor
         at.run()
         assert not at.exception
     assert any(t.startswith("epoch ") and "of the 2 s budget left" in t for t in seen)  # it was shown while it ran
-    table = at.table[0].value
+    table = at.table[0].value.rename(index=unescape, columns=unescape).map(unescape)  # cells are escaped Markdown
     models = ["LSTM (vanilla, 32 units)", "GRU (32 units)", "RNN (32 units)"]
     assert list(table.columns) == models
     assert set(table.loc["ended by"]) <= {"time budget", "early stopping"}

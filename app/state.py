@@ -166,7 +166,7 @@ FILE_WIDGETS = ("sequence_upload", "model_upload")
 # Components: their keys, here so that no page spells them.
 COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower", "text_view", "clamp_view",
               "memory_text_view")
-TRAIN_WIDGETS = ("train_curves", "train_saturation", "train_stop", "train_open", "train_get")  # Train page: no state
+TRAIN_WIDGETS = ("train_stop", "train_open", "train_get")  # Train page (issue 13): buttons, no state
 KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS, *TRAIN_WIDGETS)})  # K.task == "task"
 URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 

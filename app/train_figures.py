@@ -41,41 +41,43 @@ def drawn(epochs: tuple) -> list:
     return [r for i, r in enumerate(epochs) if i % k == 0 or i == len(epochs) - 1] if k > 1 else list(epochs)
 
 
+CURVES = ("val_loss", "train_loss", "metric", "gap", "forget")  # a row's numbers, one column each
+
+
 def curve_rows(jobs) -> list[dict]:
-    """One row per model, epoch and curve: training and validation loss, the metric, the gap, the forget gate."""
+    """One row per model and epoch, one column per curve: validation and training loss, the metric, the gap
+    (validation - training loss) and the mean forget gate; None where a value is missing or not finite.
+    (Wide rows: a fifth of the rows and bytes each poll sends that one row per value would take.)"""
     rows = []
     for job in jobs:
         for r in drawn(job.epochs):
-            e = r["epoch"]
-            rows += [{"model": job.label, "epoch": e, "panel": "loss", "series": "validation", "value": r["val_loss"]},
-                     {"model": job.label, "epoch": e, "panel": "loss", "series": "training", "value": r["train_loss"]},
-                     {"model": job.label, "epoch": e, "panel": "metric", "series": "validation",
-                      "value": r["val_metric"]},
-                     {"model": job.label, "epoch": e, "panel": "gap", "series": "validation − training",
-                      "value": r["val_loss"] - r["train_loss"]}]
-            if r.get("forget") is not None:
-                rows.append({"model": job.label, "epoch": e, "panel": "forget", "series": "mean", "value": r["forget"]})
-    return [r for r in rows if isinstance(r["value"], float | int) and math.isfinite(r["value"])]
+            row = {"model": job.label, "epoch": r["epoch"], "val_loss": r["val_loss"], "train_loss": r["train_loss"],
+                   "metric": r["val_metric"], "gap": r["val_loss"] - r["train_loss"], "forget": r.get("forget")}
+            rows.append({k: (None if k in CURVES and not _finite(v) else v) for k, v in row.items()})
+    return rows
+
+
+def _finite(v) -> bool:
+    return isinstance(v, float | int) and math.isfinite(v)
 
 
 def curves_spec(labels: list[str], metric: str, baseline: float | None) -> dict:
-    """Four panels on one shared epoch axis: loss (log scale; validation solid, training dashed), the task's
+    """Four panels on one shared epoch axis: loss (log scale; validation with dots, training dashed), the task's
     metric (with the trivial baseline), the overfitting gap, and the mean forget gate (LSTM f, GRU z)."""
     colour = colours(labels)
     x = {"field": "epoch", "type": "quantitative", "title": "epoch", "axis": {"tickMinStep": 1}}
-    tooltip = [{"field": "model", "type": "nominal"}, {"field": "series", "type": "nominal"},
-               {"field": "epoch", "type": "quantitative"}, {"field": "value", "type": "quantitative", "format": ".4f"}]
 
-    def line(name, y, series=None, point=False, dash=None):
-        keep = [{"field": "panel", "equal": name}] + ([{"field": "series", "equal": series}] if series else [])
+    def line(field, y, title, point=False, dash=None):
         mark = {"type": "line", "point": point, "strokeWidth": 2, **({"strokeDash": dash} if dash else {})}
-        return {"transform": [{"filter": {"and": keep}}], "mark": mark,
-                "encoding": {"x": x, "y": {"field": "value", "type": "quantitative", **y}, "color": colour,
-                             "tooltip": tooltip}}
+        return {"transform": [{"filter": {"field": field, "valid": True}}], "mark": mark,
+                "encoding": {"x": x, "y": {"field": field, "type": "quantitative", **y}, "color": colour,
+                             "tooltip": [{"field": "model", "type": "nominal"},
+                                         {"field": "epoch", "type": "quantitative"},
+                                         {"field": field, "type": "quantitative", "format": ".4f", "title": title}]}}
 
-    def panel(name, title, y, extra=()):
+    def panel(title, layers):
         return {"title": {"text": title, "fontSize": 14, "anchor": "start"}, "width": 300, "height": 170,
-                "layer": [line(name, y), *extra]}
+                "layer": layers}
 
     loss = {"title": "loss (log scale)", "scale": {"type": "log"}}
     better = "higher" if HIGHER_IS_BETTER.get(metric, True) else "lower"
@@ -85,14 +87,16 @@ def curves_spec(labels: list[str], metric: str, baseline: float | None) -> dict:
     return _svg({
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "concat": [
-            {"title": {"text": "Loss per epoch (validation: dots, training: dashed)", "fontSize": 14,
-                       "anchor": "start"}, "width": 300, "height": 170,
-             "layer": [line("loss", loss, "validation", point=True), line("loss", loss, "training", dash=[5, 3])]},
-            panel("metric", f"Validation {metric} ({better} is better; dashed: guessing)",
-                  {"title": metric}, guess),
-            panel("gap", "Overfitting gap: validation − training loss", {"title": "loss difference"}),
-            panel("forget", "Mean forget gate: LSTM f, GRU update gate z (1 keeps)",
-                  {"title": "mean gate value", "scale": {"domain": [0, 1]}}, half),
+            panel("Loss per epoch (validation: dots, training: dashed)",
+                  [line("val_loss", loss, "validation loss", point=True),
+                   line("train_loss", loss, "training loss", dash=[5, 3])]),
+            panel(f"Validation {metric} ({better} is better; dashed: guessing)",
+                  [line("metric", {"title": metric}, f"validation {metric}"), *guess]),
+            panel("Overfitting gap: validation − training loss",
+                  [line("gap", {"title": "loss difference"}, "gap")]),
+            panel("Mean forget gate: LSTM f, GRU update gate z (1 keeps)",
+                  [line("forget", {"title": "mean gate value", "scale": {"domain": [0, 1]}}, "mean forget gate"),
+                   *half]),
         ],
         "columns": 2, "resolve": {"scale": {"x": "shared", "color": "shared"}},
         "config": {"axis": {"labelFontSize": 12, "titleFontSize": 13}},

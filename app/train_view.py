@@ -200,7 +200,7 @@ def charts(views, live: bool) -> None:
     if rows:
         first = next(v.epochs[0] for v in views if v.epochs)
         baseline = next((v.result["metrics"]["baseline"] for v in views if v.result), None)
-        st.vega_lite_chart(rows, F.curves_spec(labels, first["metric"], baseline), key=K.train_curves)
+        st.vega_lite_chart(rows, F.curves_spec(labels, first["metric"], baseline))
     epoch = None
     if not live:
         ends = sorted({e for v in views for e, _ in v.frames})
@@ -215,7 +215,7 @@ def charts(views, live: bool) -> None:
                           "up: mostly open (> 0.9). Forget-gate units high up keep their memory."))
         st.caption(plain(" · ".join(f"{k}: epoch {e}" for k, e in shown.items())))
         panels = list(dict.fromkeys(r["panel"] for r in sat))
-        st.vega_lite_chart(sat, F.saturation_spec(labels, panels), key=K.train_saturation)
+        st.vega_lite_chart(sat, F.saturation_spec(labels, panels))
 
 
 def results(views) -> None:

@@ -19,6 +19,11 @@
    B trains within 1.5x the idle median (both idle blocks) of the same round. Printed per round, then the
    median ratio and the worst.
 
+   --trainer-nice 19 runs B's pages in a Chromium of their own at the lowest CPU priority: B's page still
+   polls the server as a person's would, but its drawing takes only CPU time nobody else wants, as it would on
+   the person's own machine; what is left is the server's part. --close-trainer closes B's page once its
+   model trains (the server's heartbeat set to an hour): the training process alone.
+
 Everything runs on this machine: the server, the training process, both Chromium pages (B redraws its charts
 twice a second) and this script, so the ratios are upper bounds of what a student on another machine sees.
 """
@@ -33,6 +38,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -46,6 +52,7 @@ from benchmarks.step_latency import (  # noqa: E402
     navigate_complete,
     one_click,
 )
+from tests.browser.harness import CHROMIUM, FLAGS  # noqa: E402
 
 TASK = ["--task", "copy", "--param", "delay=50", "--model", "lstm", "--hidden", "32", "--forget-bias", "chrono",
         "--seed", "0", "--max-epochs", "10000", "--patience", "10000"]
@@ -128,13 +135,21 @@ def page_epochs(browser, url: str, budget: int) -> int:
         close_page(page)
 
 
+def launch_niced(pw, nice: int, folder: str):
+    """Debian's Chromium behind `nice -n N` (its processes inherit the niceness), with the tests' flags."""
+    wrapper = Path(folder) / "chromium"
+    wrapper.write_text(f'#!/bin/sh\nexec nice -n {int(nice)} {CHROMIUM} "$@"\n')
+    wrapper.chmod(0o755)
+    return pw.chromium.launch(executable_path=str(wrapper), args=FLAGS)
+
+
 def clicks(page, n: int, k0: int, quiet_ms: int) -> list[float]:
     return [one_click(page, EXPLORE_SHOWS_STEP, k0 + j + 1, quiet_ms)["latency"] for j in range(n)]
 
 
-def stepping_round(browser, url: str, args, r: int) -> dict:
+def stepping_round(browser, trainer_browser, url: str, args, r: int) -> dict:
     a = new_page(browser, (1280, 720))
-    b = new_page(browser, (1280, 900))
+    b = new_page(trainer_browser, (1280, 900))
     try:
         navigate_complete(a, url + T1000, EXPLORE_COMPLETE, 120)
         wait_idle(a, args.quiet_ms, 60)
@@ -151,7 +166,7 @@ def stepping_round(browser, url: str, args, r: int) -> dict:
         k += args.clicks
         if args.close_trainer:
             still = True
-            b = new_page(browser, (1280, 900))  # a new session; the old one's job runs out its budget
+            b = new_page(trainer_browser, (1280, 900))  # a new session; the old one's job runs out its budget
         else:
             still = b.get_by_text(re.compile(r"^epoch \d+ of at most")).count() > 0
             b.get_by_role("button", name=re.compile(r"■ Stop")).click()
@@ -183,6 +198,9 @@ def main() -> int:
                     help="part 2 with B's page closed once its model trains (the server's heartbeat set to an hour): "
                          "the training process alone, without B's polling and drawing")
     ap.add_argument("--nice", type=int, default=None, help="LSTMLAB_TRAIN_NICE for the server's training processes")
+    ap.add_argument("--trainer-nice", type=int, default=None,
+                    help="run B's browser in a Chromium of its own at this niceness (19: it takes only CPU time nobody "
+                         "else wants, as a browser on another machine would), so what B costs is the server's part")
     args = ap.parse_args()
     if args.close_trainer:
         os.environ["LSTMLAB_TRAIN_HEARTBEAT_S"] = "3600"
@@ -198,8 +216,10 @@ def main() -> int:
 
         pool = Pool(workers=1)
     try:
-        with sync_playwright() as pw, streamlit_server("Train page", ROOT) as server:
+        with sync_playwright() as pw, streamlit_server("Train page", ROOT) as server, \
+            tempfile.TemporaryDirectory(prefix="trainer-browser-") as wrapper_dir:
             browser = launch(pw)
+            trainer_browser = browser if args.trainer_nice is None else launch_niced(pw, args.trainer_nice, wrapper_dir)
             try:
                 warm = new_page(browser)
                 train_page(warm, server.url, 5)  # the pool's forkserver starts with the first Train page
@@ -216,9 +236,11 @@ def main() -> int:
                             f"{got['page']} ({got['page'] / got['cli']:.2f}x), pool job {got['pool']} "
                             f"({got['pool'] / got['cli']:.2f}x); load average {os.getloadavg()[0]:.1f}")
                     if args.stepping:
-                        steps.append(stepping_round(browser, server.url, args, r))
+                        steps.append(stepping_round(browser, trainer_browser, server.url, args, r))
             finally:
                 browser.close()
+                if trainer_browser is not browser:
+                    trainer_browser.close()
     except BenchError as e:
         print(f"\ntrain_page: FAILED: {e}", file=sys.stderr)
         return 2

@@ -24,30 +24,30 @@ def job(label, model, epochs=(), frames=(), result=None, **config):
 
 
 def test_curve_rows_hold_losses_metric_gap_and_forget_gate_per_epoch():
-    lstm = job("1. LSTM", "lstm", [epoch(1, 2.0, 2.5, forget=0.9), epoch(2, 1.0, float("nan"), forget=0.8)])
-    rnn = job("2. RNN", "rnn", [epoch(1, 3.0, 3.0)])
+    lstm = job("LSTM", "lstm", [epoch(1, 2.0, 2.5, forget=0.9), epoch(2, 1.0, float("nan"), forget=0.8)])
+    rnn = job("RNN", "rnn", [epoch(1, 3.0, 3.0)])
     rows = F.curve_rows([lstm, rnn])
-    by = {(r["model"], r["epoch"], r["panel"], r["series"]): r["value"] for r in rows}
-    assert by[("1. LSTM", 1, "loss", "validation")] == 2.5 and by[("1. LSTM", 1, "loss", "training")] == 2.0
-    assert by[("1. LSTM", 1, "gap", "validation − training")] == 0.5
-    assert by[("1. LSTM", 2, "forget", "mean")] == 0.8
-    assert ("1. LSTM", 2, "loss", "validation") not in by  # a NaN is left out, not drawn at 0
-    assert not any(r["panel"] == "forget" and r["model"] == "2. RNN" for r in rows)  # no gate, no curve
+    assert rows[0] == {"model": "LSTM", "epoch": 1, "val_loss": 2.5, "train_loss": 2.0, "metric": 0.5, "gap": 0.5,
+                       "forget": 0.9}
+    assert rows[1]["val_loss"] is None and rows[1]["gap"] is None  # a NaN is left out, not drawn at 0
+    assert rows[1]["train_loss"] == 1.0 and rows[1]["forget"] == 0.8
+    assert rows[2]["model"] == "RNN" and rows[2]["forget"] is None  # no gate, no forget-gate curve
 
 
 def test_curves_share_the_epoch_axis_and_draw_as_svg():
-    spec = F.curves_spec(["1. LSTM", "2. GRU"], "accuracy", 0.125)
+    spec = F.curves_spec(["LSTM", "GRU"], "accuracy", 0.125)
     assert spec["resolve"]["scale"]["x"] == "shared"
     assert spec["usermeta"]["embedOptions"]["renderer"] == "svg"
-    panels = [p["layer"][0]["transform"][0]["filter"]["and"][0]["equal"] for p in spec["concat"]]
-    assert panels == ["loss", "metric", "gap", "forget"]
+    fields = [[layer["encoding"]["y"]["field"] for layer in p["layer"] if "field" in layer["encoding"]["y"]]
+              for p in spec["concat"]]
+    assert fields == [["val_loss", "train_loss"], ["metric"], ["gap"], ["forget"]]
     validation, training = spec["concat"][0]["layer"]
     assert validation["encoding"]["y"]["scale"]["type"] == "log"
     assert validation["mark"]["point"] and not training["mark"]["point"]  # the points the browser test counts
-    assert [f["equal"] for f in training["transform"][0]["filter"]["and"]] == ["loss", "training"]
+    assert validation["transform"] == [{"filter": {"field": "val_loss", "valid": True}}]
     assert spec["concat"][1]["layer"][1]["encoding"]["y"]["datum"] == 0.125  # guessing, dashed
-    colour = spec["concat"][0]["layer"][0]["encoding"]["color"]["scale"]
-    assert colour["domain"] == ["1. LSTM", "2. GRU"] and len(colour["range"]) == 2
+    colour = validation["encoding"]["color"]["scale"]
+    assert colour["domain"] == ["LSTM", "GRU"] and len(colour["range"]) == 2
     assert F.curves_spec(["a"], "mse", None)["concat"][1]["layer"][1:] == []  # no baseline known yet
 
 
@@ -94,7 +94,7 @@ def test_results_table_puts_models_side_by_side():
 
 def test_a_long_run_is_drawn_at_every_kth_epoch_and_its_newest():
     long = job("LSTM", "lstm", [epoch(e, 1.0, 1.0) for e in range(1, 1001)])
-    losses = [r["epoch"] for r in F.curve_rows([long]) if r["panel"] == "loss" and r["series"] == "validation"]
-    assert len(losses) <= F.MAX_EPOCHS_DRAWN + 1 and losses[0] == 1 and losses[-1] == 1000
+    epochs = [r["epoch"] for r in F.curve_rows([long])]
+    assert len(epochs) <= F.MAX_EPOCHS_DRAWN + 1 and epochs[0] == 1 and epochs[-1] == 1000
     short = job("LSTM", "lstm", [epoch(e, 1.0, 1.0) for e in range(1, 51)])
-    assert len([r for r in F.curve_rows([short]) if r["panel"] == "metric"]) == 50
+    assert len(F.curve_rows([short])) == 50

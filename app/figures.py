@@ -118,9 +118,15 @@ def _legend(field: str, domain: list, colours: list) -> dict:
 
 def _chart(layers: list, height: int) -> dict:
     """A layered Vega-Lite spec, written as a plain dict: building it with altair took 0.2–1 s per input
-    (validation and to_dict), server time that every student's steps waited behind."""
+    (validation and to_dict), server time that every student's steps waited behind. Data stays inside the
+    layers: Streamlit converts a spec's top-level data and named datasets to Arrow through pandas, whose
+    import alone held the first page back by 0.2–0.3 s."""
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "height": height, "layer": layers,
-            "datasets": {"empty": [{}]}, "config": {"axis": {"labelFontSize": 13, "titleFontSize": 14}}}
+            "config": {"axis": {"labelFontSize": 13, "titleFontSize": 14}}}
+
+
+# A rule drawn at a datum needs one row to draw from (inline, like every layer's data).
+ONE_ROW = {"values": [{}]}
 
 
 def memory_chart(curves: dict, nudged: int, steps: int) -> dict:
@@ -137,9 +143,9 @@ def memory_chart(curves: dict, nudged: int, steps: int) -> dict:
         "color": legend, "strokeDash": {k: v for k, v in legend.items() if k != "scale"},
         "tooltip": [{"field": "state", "type": "nominal"}, {"field": "step", "type": "quantitative"},
                     {"field": "change", "type": "quantitative", "format": ".4f"}]}}
-    nudge = {"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
+    nudge = {"data": ONE_ROW, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
                                                 "strokeDash": [4, 3]}, "encoding": {"x": {"datum": int(nudged)}}}
-    cursor = {"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#d62728"},
+    cursor = {"data": ONE_ROW, "mark": {"type": "rule", "strokeWidth": 2, "color": "#d62728"},
               "encoding": {"x": {"datum": 0}}}
     return _chart([lines, nudge, cursor], 260)
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .figures import _chart
+from .figures import ONE_ROW, _chart
 
 COLOURS = {"LSTM": "#0072b2", "GRU": "#009e73", "vanilla RNN": "#d55e00"}
 FLOOR = 1e-30  # a log scale cannot show 0: smaller values are drawn at a floor (the tooltip is exact)
@@ -48,7 +48,7 @@ def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: t
                     {"field": "value", "type": "quantitative", "format": ".3g", "title": y_title}]}}
     layers = [layer]
     if marker is not None:
-        layers.append({"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
+        layers.append({"data": ONE_ROW, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
                                                            "strokeDash": [4, 3]}, "encoding": {"x": {"datum": marker}}})
     return _chart(layers, height)
 

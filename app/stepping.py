@@ -29,6 +29,7 @@ Who draws what
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -80,8 +81,10 @@ def step_bridge(step: int, steps: int, playing: bool, ack: int, view: dict, key:
     """Tell the browser the current step, whether it plays, the last request applied and the step's
     numbers (`view`, drawn by the step view); call on_seek({step, seq}) when the person moves the step,
     on_play({playing, seq}) for Play / Pause. One element a step: the bridge carries the numbers too."""
+    # Every value is a scalar or a string: Streamlit inspects each nested dict or list of a component's data
+    # for a dataframe, which imports pandas (0.2-0.3 s of the first page) and costs every step a little.
     _step_bridge(data={"step": int(step), "steps": int(steps), "playing": bool(playing), "ack": int(ack),
-                       "view": view}, key=key,
+                       "view": json.dumps(view)}, key=key,
                  on_seek_change=lambda: on_seek((st.session_state.get(key) or {}).get("seek")),
                  on_play_change=lambda: on_play((st.session_state.get(key) or {}).get("play")))
 

@@ -7,6 +7,8 @@ message (decoded with app.trace_payload.decode) and the step view's data (equati
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -64,7 +66,7 @@ def bridge(at) -> dict:
 
 def step_view(at) -> dict:
     """What the step view draws: the step bridge carries it (one element a step)."""
-    return bridge(at)["view"]
+    return json.loads(bridge(at)["view"])
 
 
 def message(at) -> tuple[dict, dict]:
@@ -113,6 +115,19 @@ def reference_trace(task: str, kind: str = "lstm", seed: int = 0, variant: str =
         cell.load_state_dict(sd)
         return lstm_core.trace(lstm_core.from_torch(cell), x)
     return lstm_core.trace(ck, x)
+
+
+def test_the_first_screen_imports_neither_torch_nor_pandas():
+    """A cold start waits for every import of the first run: torch takes 1.3 s here, pandas and pyarrow 0.2-0.5 s
+    (Streamlit imports them to look for dataframes in a component's nested data or a chart's top-level data)."""
+    code = ("import sys; from streamlit.testing.v1 import AppTest; "
+            f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run(); "
+            "assert not at.exception, at.exception; assert at.get('bidi_component'), 'no components drawn'; "
+            "print(sorted(m for m in ('torch', 'pandas', 'pyarrow', 'altair') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(APP).parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_the_first_screen_is_a_trained_lstm_beside_a_trained_rnn_on_a_memory_task():

@@ -140,9 +140,10 @@ export default function (component) {
   }
   S.roots.add(root);
   root.dataset.ack = String(data?.ack ?? 0); // the last request the server has applied (for tests and tools)
-  if (data?.view) { // the step's numbers, drawn by the step view's holder (components/step_view.js)
-    window.__lstmlabPendingView = data.view;
-    window.__lstmlabStepView?.(data.view);
+  if (data?.view) { // the step's numbers as JSON text, drawn by the step view's holder (components/step_view.js)
+    const view = JSON.parse(data.view);
+    window.__lstmlabPendingView = view;
+    window.__lstmlabStepView?.(view);
   }
   S.show();
   return () => { if (S.token === token) S.send = null; };

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from . import data, figures, handout, stepping
+from . import data, figures, handout, sections, stepping
 from . import state as S
 from .selection import Selection
 from .text import plain
@@ -181,6 +181,9 @@ def horizon_chart() -> dict:
 
 def handout_section(sel: Selection) -> None:
     """Explore's handout and link: the view as a file, and what the address bar carries."""
-    with st.expander("Handout and link: this view for a class"):
+    box = sections.opened("Handout and link: this view for a class", K.handout_open)
+    if box is None:
+        return
+    with box:
         st.caption(plain(link_note(uploaded(st.session_state))))
         handout_buttons(sel)

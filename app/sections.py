@@ -85,6 +85,14 @@ def text(sel: Selection) -> bool:
     return True
 
 
+def opened(label: str, key: str):
+    """An expander whose contents are drawn only while it is open: the first page sends none of them (the
+    browser's Markdown, KaTeX and widget rendering of closed expanders was a large part of a cold start).
+    Opening it reruns the page. Returns the expander to draw into, or None while it is closed."""
+    box = st.expander(label, key=key, on_change="rerun")
+    return box if box.open else None
+
+
 @st.fragment
 def memory(sel: Selection, box) -> None:
     """How long each model carries a nudge of one early input. Its own fragment: the step marker
@@ -117,7 +125,10 @@ def data_preview() -> None:
     result = st.session_state.get(S.UPLOADED_SEQUENCES)
     if st.session_state[K.sequence_source] not in ("upload", "sample") or result is None:
         return
-    with st.expander(plain(f"Your data: {result.source}, what the checks said, a preview")):
+    box = opened(plain(f"Your data: {result.source}, what the checks said, a preview"), K.data_open)
+    if box is None:
+        return
+    with box:
         st.markdown("\n".join(f"- {plain(n)}" for n in result.notes) or "- read as it is")
         b = min(int(st.session_state[K.upload_sequence]), result.batch_size - 1)
         frame = result.to_frame(raw=True)
@@ -148,7 +159,10 @@ def exports(sel: Selection) -> None:
     cell = sel.main.network.cell
     name = cell.label
     stem = f"{cell.name}-{sel.main.variant}" if len(cell.variants) > 1 else cell.name
-    with st.expander("Download: traces, input, models, figures"):
+    box = opened("Download: traces, input, models, figures", K.exports_open)
+    if box is None:
+        return
+    with box:
         c = st.columns(3)
         rows = main_tr.tidy_rows
         too_long = rows > MAX_EXPORT_ROWS
@@ -181,7 +195,10 @@ def seed_notes() -> None:
     from .content import EVALUATION_CHECKLIST, PRACTICAL_ADVICE
 
     lstm, rnn = lstm_core.CELLS["lstm"], lstm_core.CELLS["rnn"]
-    with st.expander("The LSTM in one page: equations, what each gate does, variants, training advice"):
+    box = opened("The LSTM in one page: equations, what each gate does, variants, training advice", K.notes_open)
+    if box is None:
+        return
+    with box:
         c1, c2 = st.columns(2)
         with c1:
             st.latex(figures.aligned(list(lstm.latex)))

@@ -167,7 +167,10 @@ FILE_WIDGETS = ("sequence_upload", "model_upload")
 COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower", "text_view", "clamp_view",
               "memory_text_view")
 TRAIN_WIDGETS = ("train_stop", "train_open", "train_get")  # Train page (issue 13): buttons, no state
-KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS, *TRAIN_WIDGETS)})  # K.task == "task"
+# Expanders whose contents are drawn only while open (app/sections.py `opened`): their open state.
+EXPANDERS = ("data_open", "exports_open", "handout_open", "notes_open")
+# K.task == "task"
+KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS, *TRAIN_WIDGETS, *EXPANDERS)})
 URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 
 # Values the app keeps between runs that are not widgets, with their defaults.

@@ -246,6 +246,9 @@ def test_every_unit_view_shows_the_whole_layer_at_the_step():
 def test_the_seed_notes_are_on_the_page():
     at = fresh()
     notes = next(e for e in at.expander if e.label.startswith("The LSTM in one page"))
+    assert not notes.markdown and not notes.latex  # drawn only once opened: the first page stays light
+    at.session_state["notes_open"] = True  # what opening it in the browser sets (and then the page reruns)
+    notes = next(e for e in at.run().expander if e.label.startswith("The LSTM in one page"))
     text = " ".join(m.value for m in notes.markdown)
     assert "What memory should I erase?" in text and "Clip gradient norms" in text and "cifg" in text
     assert r"\tilde C_t &= \tanh(W_c" in notes.latex[0].value
@@ -345,7 +348,8 @@ def test_a_text_outside_the_vocabulary_is_read_and_its_unknown_characters_counte
     shown = json.loads(component(at, "text_view").json)["chars"]
     assert shown.count("\ufffd") == unknown  # fed as all-zero steps, shown as the replacement character
     assert "".join(c if c != "\ufffd" else "?" for c in shown) == "".join(c if c in ck.vocab else "?" for c in text)
-    expander = next(e for e in at.expander if unescape(e.label).startswith("Your data: gettysburg.txt"))
+    at.session_state["data_open"] = True
+    expander = next(e for e in at.run().expander if unescape(e.label).startswith("Your data: gettysburg.txt"))
     assert any("not in the model's vocabulary" in unescape(m.value) for m in expander.markdown)
 
 

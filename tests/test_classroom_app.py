@@ -148,7 +148,10 @@ def test_presentation_mode_is_in_the_link_and_draws_for_a_projector():
 
 
 def test_the_handout_buttons_are_offered_on_both_pages():
-    for at in (fresh("task=copy"), open_stop(2)):
+    explore = fresh("task=copy")
+    assert not [b for b in explore.get("download_button") if b.label.startswith("Handout")]  # until opened
+    explore.session_state["handout_open"] = True
+    for at in (explore.run(), open_stop(2)):
         labels = [b.label for b in at.get("download_button")]
         assert "Handout (HTML)" in labels and "Handout (PNG)" in labels
         assert lstm_core  # the module is imported for reference_trace's sake

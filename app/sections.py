@@ -93,14 +93,23 @@ def opened(label: str, key: str):
     return box if box.open else None
 
 
+MEMORY_CHART_PX = 330  # the memory chart's height on the page: its plot (260 px), axes and legend
+
+
 @st.fragment
 def memory(sel: Selection, box) -> None:
     """How long each model carries a nudge of one early input. Its own fragment: the step marker
-    catches up through the step follower once stepping pauses, instead of redrawing on every step."""
+    catches up through the step follower once stepping pauses, instead of redrawing on every step.
+
+    A session's first page draws the chart's place only, and the follower asks for the chart once the trace
+    view has drawn: the chart (Vega-Lite, below the first screen) held the first screen back by about a second
+    of the browser's time on a cold start."""
     t = int(st.session_state[K.step])
     T = sel.steps
+    ready = bool(st.session_state[S.MEMORY_READY])
     with box:
-        step_follower(t, K.memory_follower)
+        step_follower(t, K.memory_follower, wait=not ready,
+                      on_sync=lambda: st.session_state.__setitem__(S.MEMORY_READY, True))
         st.markdown("##### Memory at a glance: nudge one input, watch how long each model still feels it")
         c1, c2, c3 = st.columns([1, 1, 3])
         if st.session_state.get(S.NUDGE_FOR) != key_of(sel.x):  # a new input: nudge its first marked step
@@ -113,11 +122,15 @@ def memory(sel: Selection, box) -> None:
         feature = c2.selectbox("Nudged feature", list(range(F)), key=K.nudge_feature,
                                format_func=lambda k: feature_label(sel.feature_names[k]) if k < len(sel.feature_names)
                                else str(k))
-        spec = data.memory_spec(sel.main, sel.rnn, sel.x, int(nudge), int(feature))
         c3.caption(f"The input at step {int(nudge)} is raised by 1 (in the model's input units) and both sequences "
                    "are run again; each line is how much the state at step t changed. The cell state C_t is the "
                    "LSTM's memory highway; the RNN has only h_t.")
-        st.vega_lite_chart(figures.at_step(spec, t), width="stretch")
+        place = st.container(key="memory_chart")
+        if not ready:  # the chart's place, the chart's height: nothing below it moves when it comes
+            place.container(height=MEMORY_CHART_PX, border=False).caption("Drawing the chart…")
+            return
+        spec = data.memory_spec(sel.main, sel.rnn, sel.x, int(nudge), int(feature))
+        place.vega_lite_chart(figures.at_step(spec, t), width="stretch")
 
 
 def data_preview() -> None:

@@ -180,6 +180,7 @@ PLAY_FROM = "_play_from"  # (wall time, step) when Play started: playing follows
 PLAY_CHANGED = "_play_changed"  # Play / Pause was asked for: a full run starts or stops the stepping timer
 SEEK_ACK = "_seek_ack"  # the number of the last step request from the browser that has been applied
 NUDGE_FOR = "_nudge_for"  # the input whose memory chart the nudged step was chosen for
+MEMORY_READY = "_memory_ready"  # the session's first page has drawn: Explore's memory chart is drawn at once
 LESSON_SEEN = "_lesson_seen"  # the lesson stop whose view (step, unit, weights) was last set up
 LINK_KEYS = "_link_keys"  # the keys the session's link carried, until the first page has drawn (sync_url)
 SAVED = "_saved"  # every schema key's value at the start of the run: what a page switch drops comes back from here
@@ -189,7 +190,7 @@ UPLOADED_MODEL = "uploaded_model"
 UPLOAD_ERROR = "upload_error"
 MODEL_UPLOAD_ERROR = "model_upload_error"
 BOOKKEEPING = {STATE_READY: False, NOTICES: (), PLAY_FROM: None, PLAY_CHANGED: False, SEEK_ACK: 0, NUDGE_FOR: None,
-               LAST_FILE: None, UPLOADED_SEQUENCES: None, UPLOADED_MODEL: None, UPLOAD_ERROR: None,
+               MEMORY_READY: False, LAST_FILE: None, UPLOADED_SEQUENCES: None, UPLOADED_MODEL: None, UPLOAD_ERROR: None,
                MODEL_UPLOAD_ERROR: None, LESSON_SEEN: None, LINK_KEYS: (), SAVED: None}
 
 

@@ -89,10 +89,11 @@ def step_bridge(step: int, steps: int, playing: bool, ack: int, view: dict, key:
                  on_play_change=lambda: on_play((st.session_state.get(key) or {}).get("play")))
 
 
-def step_follower(shown_step: int, key: str) -> None:
+def step_follower(shown_step: int, key: str, wait: bool = False, on_sync=lambda: None) -> None:
     """In a slow fragment: rerun it once stepping pauses, if the current step has moved away from
-    `shown_step`."""
-    _step_follower(data={"step": int(shown_step)}, key=key, on_sync_change=lambda: None)
+    `shown_step`. With `wait`, also rerun it once the page's trace view has drawn (a fragment that draws a
+    placeholder on the first page, so as not to hold the first screen back). `on_sync` runs before it."""
+    _step_follower(data={"step": int(shown_step), "wait": bool(wait)}, key=key, on_sync_change=on_sync)
 
 
 def on_seek(request) -> None:

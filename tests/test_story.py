@@ -4,6 +4,7 @@ forwards of the shipped models and hand calculations, and on the page (AppTest).
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from tests.test_app import example_input, unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "assets" / "models"
+APP = str(ROOT / "app" / "streamlit_app.py")
 TASKS = list(lstm_core.TASKS)
 
 
@@ -204,3 +206,35 @@ def test_a_forecast_is_drawn_against_the_truth():
     assert [r["value"] for r in rows if r["series"] == "right answer"] == pytest.approx(list(data.y[0]))
     assert [r["value"] for r in rows if r["series"] == "LSTM forecast"] == pytest.approx(list(forecast), abs=1e-5)
     assert [r["step"] for r in rows if r["series"] == "input"][-1] == 0
+
+
+def _vega_charts(at) -> list[dict]:
+    def walk(node, out):
+        children = getattr(node, "children", None)
+        for c in (children.values() if isinstance(children, dict) else children or []):
+            out.append(c)
+            walk(c, out)
+        return out
+
+    return [json.loads(e.proto.spec) for e in walk(at._tree, [])
+            if type(e).__name__ == "UnknownElement" and e.type == "vega_lite_chart"]
+
+
+def test_the_memory_chart_comes_after_the_first_screen_and_draws_the_nudge_torch_computes():
+    at = AppTest.from_file(APP, default_timeout=60).run()  # the first screen: the shipped adding models
+    assert not at.exception
+    assert not _vega_charts(at)  # its place only, until the browser says the trace view has drawn
+    assert any(c.value == "Drawing the chart…" for c in at.caption)
+    at.session_state["_memory_ready"] = True  # what the step follower's call sets (app/sections.py memory)
+    at.run()
+    [spec] = _vega_charts(at)
+    main, rnn = shipped("adding"), shipped("adding", "rnn")
+    x = example_input("adding", main)
+    s = int(np.flatnonzero(example("adding", main).marks[0])[0])
+    rows = spec["layer"][0]["data"]["values"]
+    for name, ck, memory in (("LSTM C_t", main, "c"), ("LSTM h_t", main, "h"), ("RNN h_t", rnn, "h")):
+        drawn = {r["step"]: r["change"] for r in rows if r["state"] == name}
+        assert sorted(drawn) == list(range(len(x)))  # T = 100: every step is drawn
+        want = _torch_changes(ck, x, s, memory)
+        np.testing.assert_allclose([drawn[t] for t in range(len(x))], want, rtol=2e-3, atol=2e-5, err_msg=name)
+    assert spec["layer"][1]["encoding"]["x"]["datum"] == s  # the nudged step's rule

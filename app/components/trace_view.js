@@ -599,6 +599,8 @@ export default function (component) {
   ro.observe(state.holder);
   render(state);
   root.dataset.ready = "1";
+  window.__lstmlabTraceDrawn = true; // what waits for the first screen (components/step_follower.js) may go
+  window.dispatchEvent(new CustomEvent("lstmlab:trace-ready"));
   return () => {
     window.removeEventListener(STEP_EVENT, onStep);
     ro.disconnect();

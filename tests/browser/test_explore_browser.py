@@ -32,6 +32,12 @@ def test_page_loads_with_the_trace_the_numbers_and_the_diagrams(page):
     f0 = reference_trace("adding")["f"][0, 0]  # the first screen: the shipped adding LSTM, unit 0, step 0
     expect(page.locator(".lstmlab-eqs").first).to_contain_text(f"{f0:.3f}")
     expect(page.get_by_text("Memory at a glance")).to_be_visible()
+    # The memory chart comes by itself once the first screen has drawn (the step follower asks for it), in its
+    # place: the three curves' legend, and no placeholder left.
+    chart = page.locator(".st-key-memory_chart [data-testid='stVegaLiteChart']")
+    expect(chart).to_have_count(1, timeout=15_000)
+    expect(chart.locator("svg, canvas").first).to_be_attached()
+    expect(page.get_by_text("Drawing the chart…")).to_have_count(0)
 
 
 def test_forward_and_back_move_the_cursor_the_numbers_and_the_diagrams(page):

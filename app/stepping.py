@@ -12,6 +12,9 @@ The protocol
 - `on_seek` applies a request and records its seq as `S.SEEK_ACK`; the bridge gets the ack back with
   the step and, until the ack of its last request arrives, keeps showing its own target. The bridge
   also writes the step into the address bar (history.replaceState), so a copied link opens that step.
+- Each step's message also carries the views (numbers) of the steps one move away (`near_steps`): the
+  browser shows them the moment the person moves there, and Python's answer to the request confirms them.
+  The step view only ever shows a view of the step the bridge shows, made by `view` for the unit chosen.
 - Play follows the clock: the step is the start step plus elapsed seconds × speed, so a slow server
   drops frames of the numbers instead of slowing the playback. A timer reruns only the stepping
   fragment (`run_every`); Play / Pause is a request through the bridge too (a Streamlit toggle would
@@ -77,14 +80,18 @@ _step_follower = st.components.v2.component("lstmlab_step_follower",
                                             js=(_COMPONENTS / "step_follower.js").read_text())
 
 
-def step_bridge(step: int, steps: int, playing: bool, ack: int, view: dict, key: str, on_seek, on_play) -> None:
+def step_bridge(step: int, steps: int, playing: bool, ack: int, view: dict, key: str, on_seek, on_play,
+                near: dict | None = None) -> None:
     """Tell the browser the current step, whether it plays, the last request applied and the step's
     numbers (`view`, drawn by the step view); call on_seek({step, seq}) when the person moves the step,
-    on_play({playing, seq}) for Play / Pause. One element a step: the bridge carries the numbers too."""
+    on_play({playing, seq}) for Play / Pause. One element a step: the bridge carries the numbers too, and
+    `near` {step: view}, the views of the steps one move away, which the browser shows the moment the person
+    moves there (the request still goes to Python, whose answer then confirms them)."""
     # Every value is a scalar or a string: Streamlit inspects each nested dict or list of a component's data
     # for a dataframe, which imports pandas (0.2-0.3 s of the first page) and costs every step a little.
     _step_bridge(data={"step": int(step), "steps": int(steps), "playing": bool(playing), "ack": int(ack),
-                       "view": json.dumps(view)}, key=key,
+                       "view": json.dumps(view), "near": json.dumps({str(k): v for k, v in (near or {}).items()})},
+                 key=key,
                  on_seek_change=lambda: on_seek((st.session_state.get(key) or {}).get("seek")),
                  on_play_change=lambda: on_play((st.session_state.get(key) or {}).get("play")))
 
@@ -134,6 +141,11 @@ def _advance(steps: int) -> None:
         st.rerun()
 
 
+def near_steps(t: int, steps: int) -> list[int]:
+    """The steps one move away from t (← and →, Back and Forward): their views travel with t's."""
+    return [k for k in (t - 1, t + 1) if 0 <= k < steps]
+
+
 def view(sel: Selection, t: int, j: int) -> dict:
     """What the step view shows at step t for unit j: both models' equations and cell diagrams."""
     s = lstm_core.step_at(sel.main, data.trace(sel.main, sel.x), t)
@@ -172,9 +184,11 @@ def stepper(sel: Selection, controls, numbers) -> None:
         _advance(T)
         t = S.clamp(K.step, T - 1)
         j = min(int(ss[K.unit]), sel.main.hidden_size - 1)
+        playing_now = bool(ss[K.playing])
+        near = {} if playing_now else {k: view(sel, k, j) for k in near_steps(t, T)}
         with controls:
-            step_bridge(t, T, bool(ss[K.playing]), int(ss[S.SEEK_ACK]), view(sel, t, j), K.step_bridge, on_seek,
-                        lambda request: on_play(request, T))
+            step_bridge(t, T, playing_now, int(ss[S.SEEK_ACK]), view(sel, t, j), K.step_bridge, on_seek,
+                        lambda request: on_play(request, T), near=near)
         with numbers:
             if ss[K.layer_view]:
                 main_tr = data.trace(sel.main, sel.x)

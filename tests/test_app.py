@@ -199,6 +199,24 @@ def test_unit_choice_and_the_rnn_numbers():
     assert shown(at, "h_t", block=1) == pytest.approx(float(rnn["h"][40, 5]), abs=6e-4)
 
 
+def test_the_steps_one_move_away_travel_with_the_step_and_are_what_python_sends_there():
+    """The bridge carries the views of t - 1 and t + 1, which the browser shows at once on ← / →: each must be
+    exactly the view Python sends when the step is there, for the unit shown."""
+    at = fresh()
+    at.number_input(key="unit").set_value(5).run()
+    goto(at, 40)
+    near = {int(k): v for k, v in json.loads(bridge(at)["near"]).items()}
+    assert sorted(near) == [39, 41]
+    tr = reference_trace("adding")
+    for t, view in near.items():
+        assert view["t"] == t and view["unit"] == 5 and view["heading"] == f"The step in numbers: t = {t}"
+        o = next(e for e in view["blocks"][0]["equations"] if e["eq"].startswith("o_{t} "))
+        assert _number((o["num"] or [o["eq"]])[-1]) == pytest.approx(float(tr["o"][t, 5]), abs=6e-4)
+        assert step_view(goto(at, t)) == view
+    assert sorted(int(k) for k in json.loads(bridge(goto(at, 0))["near"])) == [1]  # the ends have one neighbour
+    assert sorted(int(k) for k in json.loads(bridge(goto(at, 99))["near"])) == [98]
+
+
 def test_gru_random_model_and_another_example():
     at = fresh()
     at.radio(key="cell").set_value("gru").run()
@@ -264,7 +282,8 @@ def test_the_length_changes_the_heatmaps_not_only_the_step_range():
     assert_message_is(at, reference_trace("sine"))
     at.number_input(key="example_length").set_value(300).run()
     assert not at.exception
-    assert {k: v for k, v in bridge(at).items() if k != "view"} == {"step": 0, "steps": 300, "playing": False, "ack": 0}
+    told = {k: v for k, v in bridge(at).items() if k not in ("view", "near")}
+    assert told == {"step": 0, "steps": 300, "playing": False, "ack": 0}
     assert_message_is(at, reference_trace("sine", length=300), reference_trace("sine", "rnn", length=300))
 
 

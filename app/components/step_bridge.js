@@ -27,8 +27,19 @@ function typingInto(el) {
 
 function shared() {
   if (window.__lstmlabBridge) return window.__lstmlabBridge;
-  const S = { step: 0, steps: 1, seq: 0, sentAt: 0, send: null, roots: new Set(), playing: false };
+  const S = { step: 0, steps: 1, seq: 0, sentAt: 0, send: null, roots: new Set(), playing: false,
+    views: new Map(), viewShown: null };
+  // The step view shows the numbers of the step on screen, from Python's views: the current one and the
+  // steps one move away, which Python sends with every step so a move shows its numbers at once.
+  S.showView = () => {
+    const view = S.views.get(S.step);
+    if (!view || view === S.viewShown) return;
+    S.viewShown = view;
+    window.__lstmlabPendingView = view;
+    window.__lstmlabStepView?.(view);
+  };
   S.show = () => {
+    S.showView();
     window.__lstmlabStep = S.step;
     window.dispatchEvent(new CustomEvent(STEP_EVENT, { detail: { step: S.step, steps: S.steps } }));
     for (const root of S.roots) {
@@ -141,9 +152,8 @@ export default function (component) {
   S.roots.add(root);
   root.dataset.ack = String(data?.ack ?? 0); // the last request the server has applied (for tests and tools)
   if (data?.view) { // the step's numbers as JSON text, drawn by the step view's holder (components/step_view.js)
-    const view = JSON.parse(data.view);
-    window.__lstmlabPendingView = view;
-    window.__lstmlabStepView?.(view);
+    S.views = new Map(Object.entries(JSON.parse(data.near || "{}")).map(([k, v]) => [Number(k), v]));
+    S.views.set(data.step ?? 0, JSON.parse(data.view));
   }
   S.show();
   return () => { if (S.token === token) S.send = null; };

@@ -128,3 +128,29 @@ def test_quick_clicks_and_keys_on_a_slow_server_end_on_the_right_step(slow_page)
     keys(page, "ArrowRight", 3)
     shows(page, 68)
     assert re.fullmatch(r"\d+", page.locator(".lstmlab-bridge").get_attribute("data-step"))
+
+
+def test_a_move_shows_the_numbers_python_sent_ahead_before_the_server_answers(slow_page):
+    """Python sends the views of the steps one move away with every step (app/stepping.py near_steps):
+    Forward shows step 1's numbers at once, before the (slow) server has even applied the request, and its
+    answer then carries the same numbers."""
+    page = slow_page
+    shows(page, 0)
+    expect(page.locator(".lstmlab-bridge")).not_to_have_attribute("data-ack", "", timeout=10_000)
+    ack0 = page.evaluate("""() => {
+      const bridge = document.querySelector('.lstmlab-bridge');
+      window.__firstSeen = null;
+      const check = () => {
+        const h = document.querySelector('.lstmlab-step-heading');
+        if (window.__firstSeen || !h || h.textContent !== 'The step in numbers: t = 1') return;
+        window.__firstSeen = { ack: bridge.dataset.ack, eqs: document.querySelector('.lstmlab-eqs').innerText };
+      };
+      new MutationObserver(check).observe(document.body, { subtree: true, childList: true, characterData: true });
+      return bridge.dataset.ack;
+    }""")
+    click(page, "Forward ▶")
+    shows(page, 1)
+    expect(page.locator(".lstmlab-bridge")).not_to_have_attribute("data-ack", ack0, timeout=10_000)
+    seen = page.evaluate("window.__firstSeen")
+    assert seen is not None and seen["ack"] == ack0  # on screen before the server applied the move
+    assert page.locator(".lstmlab-eqs").first.inner_text() == seen["eqs"]  # and the server's answer agrees

@@ -137,9 +137,29 @@ def navigate_complete(page, url, done_js, timeout):
     return time.perf_counter() - t0
 
 
+# Explore shows a step's numbers from the views Python sent ahead (app/stepping.py near_steps); its answer to
+# the request comes after. Time that too: pointerdown -> the bridge's data-ack reaches the click's request.
+WATCH_ANSWER = r"""() => {
+  const bridge = document.querySelector('.lstmlab-bridge');
+  const S = window.__lstmlabBridge;
+  if (!bridge || !S) return false;
+  const seq = S.seq + 1;  // the click's request
+  window.__answeredAt = null;
+  const obs = new MutationObserver(() => {
+    if (Number(bridge.dataset.ack) >= seq) { window.__answeredAt = performance.now(); obs.disconnect(); }
+  });
+  obs.observe(bridge, { attributes: true, attributeFilter: ['data-ack'] });
+  return true;
+}"""
+
+
 def one_click(page, done_js, k, quiet_ms):
+    watching = page.evaluate(WATCH_ANSWER)
     r = click_step(page, FORWARD, done_js, k)
     r["settle"] = wait_idle(page, quiet_ms)  # the app's run for this step is over: the next click is not queued
+    if watching:
+        at = page.evaluate("() => [window.__answeredAt, window.__bench.down]")
+        r["answered"] = (at[0] - at[1]) if at[0] is not None else float("nan")
     return r
 
 
@@ -292,6 +312,11 @@ def run_once(browser, args, r: int, floor_tmp: Path, results: dict) -> None:
                 f"{med(x['latency'] - x['shown'] for x in st[name]):.1f} ms; shown -> app idle "
                 f"{med(x['settle'] for x in st[name]):.0f} ms (incl. {args.quiet_ms} ms quiet); done checks "
                 f"{med(x['check_ms'] for x in st[name]):.2f} ms in {med(x['checks'] for x in st[name]):.0f} calls")
+            answered = [x["answered"] for x in st[name] if "answered" in x]
+            if answered:
+                res[f"answer_{name}_median"] = statistics.median(answered)
+                log(f"[run {r}] step {name}: Python's answer to the click (its views confirmed) median "
+                    f"{statistics.median(answered):.0f} ms, p90 {pct(answered, 0.9):.0f} after pointerdown")
         k_floor = args.warmup + args.clicks  # the floor's session is at this step from here on
 
         # 4. T = 100,000
@@ -345,6 +370,9 @@ def summarise(args, results) -> None:
     for q, label in (("median", "median"), ("p90", "p90"), ("worst", "worst")):
         rows.append((f"step latency {label} (T=1,000, H=64)", "ms", col(f"step_page_{q}"), col(f"step_floor_{q}"),
                      ratio(f"step_page_{q}", f"step_floor_{q}") if q != "worst" else [], True))
+    if col("answer_page_median"):
+        rows.append(("step: pointerdown -> Python's answer (median)", "ms", col("answer_page_median"),
+                     col("step_floor_median"), ratio("answer_page_median", "step_floor_median"), True))
     rows.append(("cold start: `streamlit run` -> complete page", "s", col("cold_page_s"), col("cold_floor_s"),
                  ratio("cold_page_s", "cold_floor_s"), True))
     if col("cold_chart_s"):

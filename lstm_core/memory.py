@@ -50,6 +50,7 @@ from .errors import LabError
 from .network import Network
 from .registry import CELLS
 from .step import Params, gru_step, lstm_step, rnn_step, sigmoid
+from .tasks import make_task
 from .tracing import trace
 
 __all__ = ["PROBE_KINDS", "RECALL_AT", "Clamp", "GradientFlow", "RecallProbe", "Retention", "clamped_trace",
@@ -844,10 +845,13 @@ def _cross_entropy(Y: np.ndarray, P: np.ndarray) -> float:
     return float(-(Y * np.log(np.maximum(P, 1e-300))).sum(axis=1).mean())
 
 
-def _logistic_fit(X, Y, lam: float, iters: int = 500, memory: int = 10) -> tuple:
+def _logistic_fit(X, Y, lam: float, iters: int = 500, memory: int = 10, start: tuple | None = None,
+                  tol: float = 1e-5) -> tuple:
     """Multinomial logistic regression: minimise mean_n CE(y_n, softmax(x_n W + b)) + lam/2 ‖W‖² (b free) by
-    L-BFGS with a backtracking (Armijo) line search. X (n, d), Y (n, D) rows of class probabilities.
-    Returns (W (d, D), b (D,)). The objective is strictly convex in W for lam > 0, so the optimum is unique."""
+    L-BFGS with a backtracking (Armijo) line search, from zero or from `start` = (W, b), until every partial
+    derivative is below `tol` (or `iters` steps). X (n, d), Y (n, D) rows of class probabilities. Returns
+    (W (d, D), b (D,)). For lam > 0 the optimum's W and probabilities are unique (b up to a constant shared by
+    every class); the start changes only how fast it is reached."""
     n, d = X.shape
     D = Y.shape[1]
 
@@ -855,12 +859,13 @@ def _logistic_fit(X, Y, lam: float, iters: int = 500, memory: int = 10) -> tuple
         W, b = w[: d * D].reshape(d, D), w[d * D:]
         Z = X @ W + b
         Z -= Z.max(axis=1, keepdims=True)
-        lse = np.log(np.exp(Z).sum(axis=1))
-        loss = float((lse - (Y * Z).sum(axis=1)).mean() + 0.5 * lam * (W * W).sum())
-        G = (np.exp(Z - lse[:, None]) - Y) / n
+        E = np.exp(Z)
+        total = E.sum(axis=1)
+        loss = float((np.log(total) - (Y * Z).sum(axis=1)).mean() + 0.5 * lam * (W * W).sum())
+        G = (E / total[:, None] - Y) / n
         return loss, np.concatenate([(X.T @ G + lam * W).ravel(), G.sum(axis=0)])
 
-    w = np.zeros(d * D + D)
+    w = np.zeros(d * D + D) if start is None else np.concatenate([np.ravel(start[0]), start[1]])
     fw, g = f(w)
     S, Yd = [], []
     for _ in range(iters):
@@ -888,9 +893,8 @@ def _logistic_fit(X, Y, lam: float, iters: int = 500, memory: int = 10) -> tuple
             if len(S) > memory:
                 S.pop(0)
                 Yd.pop(0)
-        w, done = w + s, fw - f2 <= 1e-10 * max(1.0, abs(fw))
-        fw, g = f2, g2
-        if done and np.abs(g).max() < 1e-6:
+        w, fw, g = w + s, f2, g2
+        if np.abs(g).max() < tol:
             break
     return w[: d * D].reshape(d, D), w[d * D:]
 
@@ -919,14 +923,18 @@ def _logistic(Xtr, Ytr, Xte, seed: int, alpha: float | None = None) -> np.ndarra
     if len(cols) == 1:
         out[:, cols] = 1.0
         return out
-    if alpha is None:
+    start = None
+    if alpha is None:  # from the strongest penalty down, each fit starting from the last one's optimum
         fit, val = _validation_split(len(A), seed)
-        losses = []
-        for lam in LOGISTIC_ALPHAS:
-            W, b = _logistic_fit(A[fit], Yc[fit], lam)
-            losses.append(_cross_entropy(Yc[val], _softmax(A[val] @ W + b)))
-        alpha = LOGISTIC_ALPHAS[int(np.argmin(losses))]
-    W, b = _logistic_fit(A, Yc, alpha)
+        best = (np.inf, None, None)
+        for lam in sorted(LOGISTIC_ALPHAS, reverse=True):
+            W, b = _logistic_fit(A[fit], Yc[fit], lam, start=start)
+            start = (W, b)
+            loss = _cross_entropy(Yc[val], _softmax(A[val] @ W + b))
+            if loss < best[0]:
+                best = (loss, lam, start)
+        _, alpha, start = best
+    W, b = _logistic_fit(A, Yc, alpha, start=start)
     out[:, cols] = _softmax(B @ W + b)
     return out
 
@@ -1142,8 +1150,6 @@ def recall_probe(model, *, kind: str = "logistic", which: str = "h", at: str = "
     state (`which`: "h", "c" or both concatenated, "h+c") at recall_steps(k, delay, at) with probe_lags (kind,
     seed; split by sequence, train_frac of them train). R² scores the held-out predictions against the
     one-hot symbol (for "logistic" and "softmax_mlp": the Brier skill score of the predicted probabilities)."""
-    from .tasks import make_task  # here: the task module is needed by this function only
-
     net, head, _ = _unpack(model)
     if which not in RECALL_STATES:
         raise LabError(f"which: expected one of {', '.join(map(repr, RECALL_STATES))}; got {which!r}")

@@ -83,6 +83,23 @@ def probes(model: Checkpoint, task: str, params: dict, normalisation: dict | Non
             "scale": float(np.nanstd(np.where(tr.mask[..., None], x, np.nan)))}
 
 
+RECALL_SEQUENCES = 1000  # generated delayed-recall sequences the delayed-symbol probes learn (70 %) and are scored on
+
+
+@cached(max_mb=8)
+def recall(model: Checkpoint, kind: str, which: str, at: str, delay: int | None, k: int | None,
+           alphabet: int | None) -> dict:
+    """The delayed symbols read off the state (lstm_core.recall_probe, seed 0): R² and accuracy per symbol and
+    for one probe of all of them, the model's own readout beside it, and where (steps, lags) they were read."""
+    r = lstm_core.recall_probe(model, kind=kind, which=which, at=at, n=RECALL_SEQUENCES, seed=0, delay=delay, k=k,
+                               alphabet=alphabet)
+    return {"r2": frozen(r.r2), "accuracy": frozen(r.accuracy), "r2_all": r.r2_all, "accuracy_all": r.accuracy_all,
+            "head_r2": None if r.head_r2 is None else frozen(r.head_r2),
+            "head_accuracy": None if r.head_accuracy is None else frozen(r.head_accuracy),
+            "steps": frozen(r.steps), "lags": frozen(r.lags), "k": r.k, "delay": r.delay, "alphabet": r.alphabet,
+            "n_train": r.n_train, "n_test": r.n_test}
+
+
 def _clamp_trace(model: Checkpoint, x: np.ndarray, clamps: tuple) -> lstm_core.Trace:
     arrays = lstm_core.clamped_trace(model, x, [dict(c) for c in clamps])
     for a in arrays.values():

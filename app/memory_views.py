@@ -114,3 +114,33 @@ def histogram(values: dict, title: str, log: bool = True) -> dict:
                     "encoding": {"x": x, "y": {"aggregate": "count", "type": "quantitative", "title": "units",
                                                "stack": None},
                                  "color": _legend("model", names)}}], 220)
+
+
+def recall_bars(results: dict, goal: float = 0.9) -> dict:
+    """Held-out R² of reading each delayed symbol off the state, grouped by symbol, one bar per model and state:
+    results {series: {"r2": (k,), "accuracy": (k,), "r2_all", "accuracy_all", "lags": (k,), "steps": (k,)}}. A
+    dashed rule marks `goal`."""
+    rows, names = [], list(results)
+    for name, r in results.items():
+        k = len(r["r2"])
+        groups = [(f"symbol {j + 1}", float(r["r2"][j]), float(r["accuracy"][j]), int(r["lags"][j]), int(r["steps"][j]))
+                  for j in range(k)]
+        if np.isfinite(r["r2_all"]):
+            groups.append(("all (one probe)", float(r["r2_all"]), float(r["accuracy_all"]), int(r["lags"][0]), None))
+        rows += [{"symbol": g, "r2": v, "accuracy": a, "lag": lag, "step": step, "series": name}
+                 for g, v, a, lag, step in groups if np.isfinite(v)]
+    order = list(dict.fromkeys(r["symbol"] for r in rows))
+    bars = {"data": {"values": rows}, "mark": {"type": "bar"}, "encoding": {
+        "x": {"field": "symbol", "type": "nominal", "sort": order, "title": None, "axis": {"labelAngle": 0}},
+        "xOffset": {"field": "series", "type": "nominal", "sort": names},
+        "y": {"field": "r2", "type": "quantitative", "title": "held-out R² (1: read exactly; 0: no better than "
+              "the base rates)", "scale": {"domainMax": 1}},
+        "color": _legend("series", names),
+        "tooltip": [{"field": "series", "type": "nominal"}, {"field": "symbol", "type": "nominal"},
+                    {"field": "r2", "type": "quantitative", "format": ".3f", "title": "R²"},
+                    {"field": "accuracy", "type": "quantitative", "format": ".3f"},
+                    {"field": "lag", "type": "quantitative", "title": "lag (steps after the symbol)"},
+                    {"field": "step", "type": "quantitative", "title": "state's step"}]}}
+    rule = {"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
+                                                "strokeDash": [4, 3]}, "encoding": {"y": {"datum": goal}}}
+    return _chart([bars, rule], 260)

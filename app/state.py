@@ -121,6 +121,10 @@ SCHEMA = {
     "memory_state": Field("h", choices=("h", "c"), url=True),  # the state probed and projected
     "memory_unit": Field(0, lo=0, hi=MAX_HIDDEN - 1, url=True),  # the unit colouring a text
     "probe_kind": Field("linear", choices=("linear", "mlp"), url=True),
+    # the delayed symbol (delayed recall): which probe, read off which state, at which step (lstm_core.RECALL_AT)
+    "recall_kind": Field("logistic", choices=("logistic", "softmax_mlp", "linear"), url=True),
+    "recall_state": Field("h", choices=("h", "c", "both"), url=True),  # both: h and C side by side
+    "recall_at": Field("recall", choices=("recall", "go", "delay"), url=True),
     "clamp": Field("freeze", choices=("freeze", "forget", "no_write", "reveal", "custom"), url=True),
     "clamp_gate": Field("f", choices=("f", "i", "g", "o"), url=True),  # custom: this gate ...
     "clamp_value": Field(100, lo=0, hi=100, url=True),  # ... held at this value, in percent

@@ -50,10 +50,12 @@ from .errors import LabError
 from .network import Network
 from .registry import CELLS
 from .step import Params, gru_step, lstm_step, rnn_step, sigmoid
+from .tasks import make_task
 from .tracing import trace
 
-__all__ = ["Clamp", "GradientFlow", "Retention", "clamped_trace", "forget_time", "gradient_flow",
-           "interpretable_units", "memory_capacity", "probe_lags", "retention", "saturation", "state_pca"]
+__all__ = ["PROBE_KINDS", "RECALL_AT", "Clamp", "GradientFlow", "RecallProbe", "Retention", "clamped_trace",
+           "forget_time", "gradient_flow", "interpretable_units", "memory_capacity", "probe_lags", "recall_probe",
+           "recall_steps", "retention", "saturation", "state_pca"]
 
 
 def _torch_params(net: Network, dtype: str) -> tuple:
@@ -761,6 +763,10 @@ def forget_time(tr, gate: str = "f") -> np.ndarray:
 # 7. Probes and memory capacity
 
 
+PROBE_KINDS = ("linear", "mlp", "logistic", "softmax_mlp")
+LOGISTIC_ALPHAS = (1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # the L2 strengths a logistic probe chooses among
+
+
 def _probe_data(states, target, where) -> tuple:
     """states (B, T, H), target (B, T, D), where (B, T) bool, all float64 / bool."""
     S = np.asarray(states, np.float64)
@@ -781,7 +787,8 @@ def _probe_data(states, target, where) -> tuple:
 
 
 def _r2(y: np.ndarray, pred: np.ndarray) -> float:
-    """Pooled R² over the target's columns (= variance-weighted), relative to the test mean."""
+    """Pooled R² over the target's columns (= variance-weighted), relative to the test mean. For a one-hot
+    target and predicted class probabilities this is the Brier skill score against the test's class rates."""
     ss_tot = ((y - y.mean(axis=0)) ** 2).sum()
     if ss_tot <= 0:
         return float("nan")
@@ -795,6 +802,15 @@ def _ridge(Xtr, Ytr, Xte, alpha: float) -> np.ndarray:
     lam = alpha * max(np.trace(A) / A.shape[0], 1e-300)
     Wt = np.linalg.solve(A + lam * np.eye(A.shape[0]), Xc.T @ (Ytr - my))
     return (Xte - mx) @ Wt + my
+
+
+def _adam(params: list, grads: list, m: list, v: list, step: int, lr: float) -> None:
+    for q, gq, mq, vq in zip(params, grads, m, v, strict=True):
+        mq *= 0.9
+        mq += 0.1 * gq
+        vq *= 0.999
+        vq += 0.001 * gq**2
+        q -= lr * (mq / (1 - 0.9**step)) / (np.sqrt(vq / (1 - 0.999**step)) + 1e-8)
 
 
 def _mlp(Xtr, Ytr, Xte, seed: int, hidden: int = 32, steps: int = 400, lr: float = 0.01,
@@ -814,33 +830,196 @@ def _mlp(Xtr, Ytr, Xte, seed: int, hidden: int = 32, steps: int = 400, lr: float
         z = np.tanh(X @ W1 + b1)
         err = (z @ W2 + b2 - Y) * (2.0 / n)
         dz = (err @ W2.T) * (1 - z**2)
-        grads = [X.T @ dz + decay * W1, dz.sum(axis=0), z.T @ err + decay * W2, err.sum(axis=0)]
-        for q, gq, mq, vq in zip(params, grads, m, v, strict=True):
-            mq *= 0.9
-            mq += 0.1 * gq
-            vq *= 0.999
-            vq += 0.001 * gq**2
-            q -= lr * (mq / (1 - 0.9**step)) / (np.sqrt(vq / (1 - 0.999**step)) + 1e-8)
+        _adam(params, [X.T @ dz + decay * W1, dz.sum(axis=0), z.T @ err + decay * W2, err.sum(axis=0)], m, v,
+              step, lr)
     W1, b1, W2, b2 = params
     return (np.tanh(((Xte - mx) / sx) @ W1 + b1) @ W2 + b2) * sy + my
 
 
-def probe_lags(states, target, lags: Iterable[int] = range(10), kind: str = "linear", seed: int = 0,
-               train_frac: float = 0.7, where=None, alpha: float = 1e-6, score: str = "r2") -> np.ndarray:
-    """Held-out R² (or argmax accuracy) of decoding target_{t-k} from states_t, per lag k (ridge or a small MLP)."""
-    if kind not in ("linear", "mlp"):
-        raise LabError(f"kind: expected 'linear' or 'mlp'; got {kind!r}")
-    if score not in ("r2", "accuracy"):
-        raise LabError(f"score: expected 'r2' or 'accuracy'; got {score!r}")
+def _softmax(z: np.ndarray) -> np.ndarray:
+    e = np.exp(z - z.max(axis=1, keepdims=True))
+    return e / e.sum(axis=1, keepdims=True)
+
+
+def _cross_entropy(Y: np.ndarray, P: np.ndarray) -> float:
+    return float(-(Y * np.log(np.maximum(P, 1e-300))).sum(axis=1).mean())
+
+
+def _logistic_fit(X, Y, lam: float, iters: int = 500, memory: int = 10, start: tuple | None = None,
+                  tol: float = 1e-5) -> tuple:
+    """Multinomial logistic regression: minimise mean_n CE(y_n, softmax(x_n W + b)) + lam/2 ‖W‖² (b free) by
+    L-BFGS with a backtracking (Armijo) line search, from zero or from `start` = (W, b), until every partial
+    derivative is below `tol` (or `iters` steps). X (n, d), Y (n, D) rows of class probabilities. Returns
+    (W (d, D), b (D,)). For lam > 0 the optimum's W and probabilities are unique (b up to a constant shared by
+    every class); the start changes only how fast it is reached."""
+    n, d = X.shape
+    D = Y.shape[1]
+
+    def f(w):
+        W, b = w[: d * D].reshape(d, D), w[d * D:]
+        Z = X @ W + b
+        Z -= Z.max(axis=1, keepdims=True)
+        E = np.exp(Z)
+        total = E.sum(axis=1)
+        loss = float((np.log(total) - (Y * Z).sum(axis=1)).mean() + 0.5 * lam * (W * W).sum())
+        G = (E / total[:, None] - Y) / n
+        return loss, np.concatenate([(X.T @ G + lam * W).ravel(), G.sum(axis=0)])
+
+    w = np.zeros(d * D + D) if start is None else np.concatenate([np.ravel(start[0]), start[1]])
+    fw, g = f(w)
+    S, Yd = [], []
+    for _ in range(iters):
+        q, a = g.copy(), []
+        for s, y in zip(reversed(S), reversed(Yd), strict=True):
+            a.append((s @ q) / (y @ s))
+            q -= a[-1] * y
+        if S:
+            q *= (S[-1] @ Yd[-1]) / (Yd[-1] @ Yd[-1])
+        for s, y, ak in zip(S, Yd, reversed(a), strict=True):
+            q += s * (ak - (y @ q) / (y @ s))
+        p = -q
+        if g @ p >= 0:  # not a descent direction: restart from the gradient
+            p, S, Yd = -g, [], []
+        t = 1.0
+        while True:
+            f2, g2 = f(w + t * p)
+            if f2 <= fw + 1e-4 * t * (g @ p) or t < 1e-10:
+                break
+            t *= 0.5
+        s, y = t * p, g2 - g
+        if s @ y > 1e-12:
+            S.append(s)
+            Yd.append(y)
+            if len(S) > memory:
+                S.pop(0)
+                Yd.pop(0)
+        w, fw, g = w + s, f2, g2
+        if np.abs(g).max() < tol:
+            break
+    return w[: d * D].reshape(d, D), w[d * D:]
+
+
+def _validation_split(n: int, seed: int) -> tuple:
+    """A seeded fifth of the training rows to choose a probe's regularisation on (and stop early on)."""
+    order = np.random.default_rng(seed).permutation(n)
+    n_val = max(1, n // 5)
+    return order[n_val:], order[:n_val]
+
+
+def _classes(Ytr: np.ndarray) -> np.ndarray:
+    """The target columns seen in training (a class never seen gets probability 0: its bias would run away)."""
+    return np.flatnonzero(Ytr.sum(axis=0) > 0)
+
+
+def _logistic(Xtr, Ytr, Xte, seed: int, alpha: float | None = None) -> np.ndarray:
+    """Class probabilities of a multinomial logistic (softmax) probe on standardised states. alpha None: the
+    L2 strength is the one of LOGISTIC_ALPHAS with the lowest cross-entropy on a seeded fifth of the training
+    rows, then the probe is refitted on all of them."""
+    mx, sx = Xtr.mean(axis=0), Xtr.std(axis=0) + 1e-8
+    A, B = (Xtr - mx) / sx, (Xte - mx) / sx
+    cols = _classes(Ytr)
+    Yc = Ytr[:, cols]
+    out = np.zeros((len(Xte), Ytr.shape[1]))
+    if len(cols) == 1:
+        out[:, cols] = 1.0
+        return out
+    start = None
+    if alpha is None:  # from the strongest penalty down, each fit starting from the last one's optimum
+        fit, val = _validation_split(len(A), seed)
+        best = (np.inf, None, None)
+        for lam in sorted(LOGISTIC_ALPHAS, reverse=True):
+            W, b = _logistic_fit(A[fit], Yc[fit], lam, start=start)
+            start = (W, b)
+            loss = _cross_entropy(Yc[val], _softmax(A[val] @ W + b))
+            if loss < best[0]:
+                best = (loss, lam, start)
+        _, alpha, start = best
+    W, b = _logistic_fit(A, Yc, alpha, start=start)
+    out[:, cols] = _softmax(B @ W + b)
+    return out
+
+
+def _softmax_mlp(Xtr, Ytr, Xte, seed: int, hidden: int = 64, steps: int = 2000, lr: float = 0.01,
+                 decays: tuple = (1e-4, 1e-3, 1e-2), patience: int = 200) -> np.ndarray:
+    """Class probabilities of a one-hidden-layer tanh MLP with a softmax output, trained on the cross-entropy
+    by full-batch Adam on standardised states, numpy, seeded: for each weight decay of `decays` it trains on
+    four fifths of the training rows and keeps the weights with the lowest cross-entropy on the other fifth
+    (checked every 10 steps, stopping `patience` steps after the best); the decay whose best is lowest wins."""
+    mx, sx = Xtr.mean(axis=0), Xtr.std(axis=0) + 1e-8
+    A, B = (Xtr - mx) / sx, (Xte - mx) / sx
+    cols = _classes(Ytr)
+    Yc = Ytr[:, cols]
+    out = np.zeros((len(Xte), Ytr.shape[1]))
+    if len(cols) == 1:
+        out[:, cols] = 1.0
+        return out
+    fit, val = _validation_split(len(A), seed)
+    X, Y = A[fit], Yc[fit]
+    n, d = X.shape
+    D = Y.shape[1]
+
+    def run(params, Z):
+        return _softmax(np.tanh(Z @ params[0] + params[1]) @ params[2] + params[3])
+
+    best = (np.inf, None)
+    for decay in decays:
+        rng = np.random.default_rng(seed)
+        params = [rng.standard_normal((d, hidden)) / math.sqrt(d), np.zeros(hidden),
+                  rng.standard_normal((hidden, D)) * (0.1 / math.sqrt(hidden)), np.zeros(D)]
+        m = [np.zeros_like(q) for q in params]
+        v = [np.zeros_like(q) for q in params]
+        low, low_at, kept = np.inf, 0, None
+        for step in range(1, steps + 1):
+            W1, b1, W2, b2 = params
+            z = np.tanh(X @ W1 + b1)
+            err = (_softmax(z @ W2 + b2) - Y) / n
+            dz = (err @ W2.T) * (1 - z**2)
+            _adam(params, [X.T @ dz + decay * W1, dz.sum(axis=0), z.T @ err + decay * W2, err.sum(axis=0)], m, v,
+                  step, lr)
+            if step % 10 == 0:
+                loss = _cross_entropy(Yc[val], run(params, A[val]))
+                if loss < low:
+                    low, low_at, kept = loss, step, [q.copy() for q in params]
+                elif step - low_at > patience:
+                    break
+        if low < best[0]:
+            best = (low, kept)
+    out[:, cols] = run(best[1], B)
+    return out
+
+
+def _check_probabilities(rows: np.ndarray, kind: str) -> None:
+    """rows (N, D): the target rows a class-predicting probe learns from."""
+    rows = rows[np.isfinite(rows).all(axis=1)]
+    if rows.shape[-1] < 2 or (rows < -1e-9).any() or not np.allclose(rows.sum(axis=1), 1.0, atol=1e-6):
+        raise LabError(f"target: kind {kind!r} predicts classes, so it expects one-hot rows (or class "
+                       f"probabilities: >= 0, summing to 1) over D >= 2 columns where it is probed; got D = "
+                       f"{rows.shape[-1]}" + ("" if rows.shape[-1] < 2 else " with rows that are not probabilities"))
+
+
+def _train_sequences(B: int, seed: int, train_frac: float) -> np.ndarray:
+    """(B,) bool: the sequences a batched probe trains on (a seeded random train_frac of them; the rest test)."""
+    order = np.random.default_rng(seed).permutation(B)
+    train = np.zeros(B, bool)
+    train[order[: min(B - 1, max(1, round(train_frac * B)))]] = True
+    return train
+
+
+def _probe_predictions(states, target, lags, kind: str, seed: int, train_frac: float, where, alpha):
+    """For each lag: (held-out targets, held-out predictions), or None where too few rows; checks arguments."""
+    if kind not in PROBE_KINDS:
+        raise LabError(f"kind: expected one of {', '.join(map(repr, PROBE_KINDS))}; got {kind!r}")
     if not (isinstance(train_frac, int | float | np.number) and 0 < train_frac < 1):
         raise LabError(f"train_frac: expected a number between 0 and 1 (exclusive); got {train_frac!r}")
-    if not (isinstance(alpha, int | float | np.number) and alpha >= 0):
-        raise LabError(f"alpha: expected a number >= 0; got {alpha!r}")
+    if alpha is not None and not (isinstance(alpha, int | float | np.number) and alpha >= 0):
+        raise LabError(f"alpha: expected a number >= 0 (or None: the kind's default); got {alpha!r}")
+    if kind == "logistic" and alpha is not None and alpha <= 0:
+        raise LabError(f"alpha: a logistic probe needs an L2 strength > 0 (or None: chosen on held-back rows); "
+                       f"got {alpha!r}")
     batched = np.ndim(states) == 3
     S, Y, W = _probe_data(states, target, where)
-    if score == "accuracy" and Y.shape[-1] < 2:
-        raise LabError(f"score: 'accuracy' compares argmaxes of a one-hot target (D >= 2 columns); got D = "
-                       f"{Y.shape[-1]}")
+    if kind in ("logistic", "softmax_mlp"):
+        _check_probabilities(Y[W], kind)  # the rows `where` marks: the ones probed
     B, T, _ = S.shape
     lags = [int(k) for k in lags]
     if not lags or min(lags) < 0 or max(lags) >= T:
@@ -849,30 +1028,60 @@ def probe_lags(states, target, lags: Iterable[int] = range(10), kind: str = "lin
     if batched:  # split by sequence, in a seeded random order
         if B < 2:
             raise LabError(f"states: expected at least 2 sequences to split by sequence; got {B}")
-        order = np.random.default_rng(seed).permutation(B)
-        n_tr = min(B - 1, max(1, round(train_frac * B)))
-        train_seq = np.zeros(B, bool)
-        train_seq[order[:n_tr]] = True
+        train_seq = _train_sequences(B, seed, train_frac)
     else:  # one sequence: split in time (the states' step)
         cut = min(T - 1, max(1, round(train_frac * T)))
-    out = np.full(len(lags), np.nan)
-    for n, k in enumerate(lags):
+    out = []
+    for k in lags:
         b, t = np.nonzero(W[:, : T - k])  # source steps t of the target; states at t + k
         xs, ys = S[b, t + k], Y[b, t]
         ok = np.isfinite(xs).all(axis=1) & np.isfinite(ys).all(axis=1)
         in_train = train_seq[b] if batched else (t + k) < cut
         tr, te = in_train & ok, ~in_train & ok
         if tr.sum() < 2 or te.sum() < 2:
+            out.append(None)
             continue
         if kind == "linear":
-            pred = _ridge(xs[tr], ys[tr], xs[te], alpha)
-        else:
+            pred = _ridge(xs[tr], ys[tr], xs[te], 1e-6 if alpha is None else alpha)
+        elif kind == "mlp":
             pred = _mlp(xs[tr], ys[tr], xs[te], seed)
-        if score == "r2":
-            out[n] = _r2(ys[te], pred)
+        elif kind == "logistic":
+            pred = _logistic(xs[tr], ys[tr], xs[te], seed, alpha)
         else:
-            out[n] = float((pred.argmax(axis=1) == ys[te].argmax(axis=1)).mean())
+            pred = _softmax_mlp(xs[tr], ys[tr], xs[te], seed)
+        out.append((ys[te], pred))
     return out
+
+
+def _score(pair, score: str) -> float:
+    if pair is None:
+        return float("nan")
+    y, pred = pair
+    if score == "r2":
+        return _r2(y, pred)
+    return float((pred.argmax(axis=1) == y.argmax(axis=1)).mean())
+
+
+def probe_lags(states, target, lags: Iterable[int] = range(10), kind: str = "linear", seed: int = 0,
+               train_frac: float = 0.7, where=None, alpha: float | None = None, score: str = "r2") -> np.ndarray:
+    """Held-out R² (or argmax accuracy) of decoding target_{t-k} from states_t, per lag k.
+
+    kind: "linear" (ridge, alpha default 1e-6 of the mean eigenvalue), "mlp" (a small tanh MLP regressing the
+    standardised target), "logistic" (multinomial logistic / softmax regression; alpha is its L2 strength on
+    standardised states, None: chosen among LOGISTIC_ALPHAS on a seeded fifth of the training rows) or
+    "softmax_mlp" (a tanh MLP with a softmax output trained on the cross-entropy, weight decay and stopping
+    step chosen on a seeded fifth of the training rows). The last two predict classes: the target must be
+    one-hot (or class probabilities), and their R² scores the predicted probabilities against the one-hot
+    target — the Brier skill score, 1 − Σ‖y − p‖² / Σ‖y − ȳ‖² with ȳ the test rows' class rates (0: the
+    base rates; 1: every class certain and right). Every kind's R² is this pooled one.
+    """
+    if score not in ("r2", "accuracy"):
+        raise LabError(f"score: expected 'r2' or 'accuracy'; got {score!r}")
+    columns = np.shape(target)[-1] if np.ndim(target) == np.ndim(states) else 1
+    if score == "accuracy" and columns < 2:
+        raise LabError(f"score: 'accuracy' compares argmaxes of a one-hot target (D >= 2 columns); got D = {columns}")
+    pairs = _probe_predictions(states, target, lags, kind, seed, train_frac, where, alpha)
+    return np.array([_score(p, score) for p in pairs])
 
 
 def memory_capacity(r2) -> float:
@@ -881,6 +1090,116 @@ def memory_capacity(r2) -> float:
     if a.ndim != 1:
         raise LabError(f"r2: expected one R² per lag, shape (K,); got shape {a.shape}")
     return float(np.clip(np.nan_to_num(a, nan=0.0), 0.0, 1.0).sum())
+
+
+# The delayed-recall task ("copy"): where "decoding the delayed symbol at the delay" looks.
+RECALL_AT = {
+    "recall": "the step the task asks for symbol j back, j + k + delay + 1 (lag k + delay + 1 for every symbol)",
+    "go": "the go cue, step k + delay (lag k + delay − j): the end of the blank stretch, before any recall",
+    "delay": "step j + delay (lag = delay): inside the blank stretch for every symbol",
+}
+RECALL_STATES = ("h", "c", "h+c")
+
+
+@dataclass(frozen=True)
+class RecallProbe:
+    """Held-out decoding of the delayed-recall task's symbols from the model's state (see recall_probe).
+
+    r2 / accuracy: one probe per symbol j = 0..k-1 (k,); r2_all / accuracy_all: one probe for all k symbols
+    at once (at="recall" and "delay", where every symbol sits at the same lag; NaN at "go"); head_r2 /
+    head_accuracy: the model's own readout at the recall steps on the same held-out sequences (None without a
+    head over the alphabet). steps, lags: (k,) the state's step and its distance from symbol j's step."""
+
+    kind: str
+    which: str
+    at: str
+    k: int
+    delay: int
+    alphabet: int
+    steps: np.ndarray
+    lags: np.ndarray
+    r2: np.ndarray
+    accuracy: np.ndarray
+    r2_all: float
+    accuracy_all: float
+    head_r2: np.ndarray | None
+    head_accuracy: np.ndarray | None
+    n_train: int
+    n_test: int
+    seed: int
+
+
+def recall_steps(k: int, delay: int, at: str = "recall") -> np.ndarray:
+    """The step whose state is probed for each symbol j = 0..k-1 of the delayed-recall task (k symbols at
+    steps 0..k-1, `delay` blank steps, the go cue at step k + delay, recall over k + delay + 1 .. 2k + delay).
+    "At the delay" (at="recall") is the step where the task asks for symbol j back: j + k + delay + 1, the same
+    lag, k + delay + 1, for every symbol (what tasks.longest_dependency calls the task's dependency)."""
+    if at not in RECALL_AT:
+        raise LabError(f"at: expected one of {', '.join(map(repr, RECALL_AT))}; got {at!r}")
+    j = np.arange(k)
+    return {"recall": j + k + delay + 1, "go": np.full(k, k + delay), "delay": j + delay}[at]
+
+
+def recall_probe(model, *, kind: str = "logistic", which: str = "h", at: str = "recall", n: int = 1000,
+                 seed: int = 0, train_frac: float = 0.7, delay: int | None = None, k: int | None = None,
+                 alphabet: int | None = None) -> RecallProbe:
+    """Can a probe read each delayed symbol of the copy task off the model's state at the delay?
+
+    Generates n sequences of task "copy" (seed `seed`; k, alphabet and delay default to the ones the model was
+    trained with, else the task's 5, 8 and 50), runs the model, and decodes the one-hot symbol j from the
+    state (`which`: "h", "c" or both concatenated, "h+c") at recall_steps(k, delay, at) with probe_lags (kind,
+    seed; split by sequence, train_frac of them train). R² scores the held-out predictions against the
+    one-hot symbol (for "logistic" and "softmax_mlp": the Brier skill score of the predicted probabilities)."""
+    net, head, _ = _unpack(model)
+    if which not in RECALL_STATES:
+        raise LabError(f"which: expected one of {', '.join(map(repr, RECALL_STATES))}; got {which!r}")
+    if which != "h" and net.kind != "lstm":
+        raise LabError(f"which: {which!r} needs a cell state, which an LSTM has; got a {net.kind.upper()}")
+    if not (isinstance(n, int | np.integer) and n >= 4):
+        raise LabError(f"n: expected a whole number of sequences >= 4; got {n!r}")
+    task = getattr(model, "task", None) or {}
+    own = dict(task.get("params") or {}) if task.get("name") == "copy" else {}
+    params = {"k": own.get("k", 5) if k is None else k, "alphabet": own.get("alphabet", 8) if alphabet is None
+              else alphabet, "delay": own.get("delay", 50) if delay is None else delay}
+    data = make_task("copy", int(n), None, seed, **params)
+    K, A, D = data.params.get("k", params["k"]), params["alphabet"], params["delay"]
+    if net.input_size != A + 2:
+        raise LabError(f"model: expected {A + 2} inputs (the copy task's {A} symbols, blank and go cue); got "
+                       f"{net.input_size}")
+    steps = recall_steps(K, D, at)
+    x = data.x
+    norm = getattr(model, "normalisation", None)
+    if norm is not None:
+        x = norm.apply(x)
+    tr = trace(net, x)
+    states = np.concatenate([tr[q] for q in ("h", "c")], axis=-1) if which == "h+c" else tr[which]
+    target = np.asarray(data.x[..., :A], np.float64)  # the one-hot symbol (zero rows elsewhere: never probed)
+    B, T = target.shape[:2]
+    r2, acc = np.full(K, np.nan), np.full(K, np.nan)
+    for j in range(K):
+        where = np.zeros((B, T), bool)
+        where[:, j] = True
+        (pair,) = _probe_predictions(states, target, [int(steps[j] - j)], kind, seed, train_frac, where, None)
+        r2[j], acc[j] = _score(pair, "r2"), _score(pair, "accuracy")
+    r2_all = acc_all = float("nan")
+    if at != "go":
+        where = np.zeros((B, T), bool)
+        where[:, :K] = True
+        (pair,) = _probe_predictions(states, target, [int(steps[0])], kind, seed, train_frac, where, None)
+        r2_all, acc_all = _score(pair, "r2"), _score(pair, "accuracy")
+    test = ~_train_sequences(B, seed, train_frac)
+    head_r2 = head_acc = None
+    weight = getattr(head, "weight", None)
+    if weight is not None and np.shape(weight)[0] == A:
+        recall = recall_steps(K, D, "recall")
+        logits = np.asarray(tr["h"], np.float64)[test][:, recall] @ np.asarray(weight, np.float64).T + head.bias
+        P = np.exp(logits - logits.max(axis=-1, keepdims=True))
+        P /= P.sum(axis=-1, keepdims=True)
+        Y = target[test][:, np.arange(K)]
+        head_r2 = np.array([_r2(Y[:, j], P[:, j]) for j in range(K)])
+        head_acc = (P.argmax(-1) == Y.argmax(-1)).mean(axis=0)
+    return RecallProbe(kind, which, at, K, D, A, steps, steps - np.arange(K), r2, acc, r2_all, acc_all, head_r2,
+                       head_acc, int((~test).sum()), int(test.sum()), seed)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,18 +1,23 @@
 """memory.py against independent references: finite differences of the readable numpy step (float64),
 closed forms (the cell path, a linear network's memory capacity), hand-built arrays and hand-set weights."""
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from lstm_core.errors import LabError
 from lstm_core.memory import (
     Clamp,
+    _logistic_fit,
     clamped_trace,
     forget_time,
     gradient_flow,
     interpretable_units,
     memory_capacity,
     probe_lags,
+    recall_probe,
+    recall_steps,
     retention,
     saturation,
     state_pca,
@@ -413,6 +418,155 @@ def test_probe_splits_batches_by_sequence_with_a_seed():
     assert acc[0] > 0.95 and acc[1] < 0.7
 
 
+# class-predicting probes (logistic, softmax MLP): R² of the probabilities = the Brier skill score
+
+
+def _brier_skill(y, p):
+    """1 - Σ‖y - p‖² / Σ‖y - ȳ‖², written out here (ȳ: the rows' class rates)."""
+    return 1.0 - np.sum((y - p) ** 2) / np.sum((y - y.mean(axis=0)) ** 2)
+
+
+def _newton_logistic(X, Y, lam, steps=30):
+    """The same penalised multinomial logistic fit by Newton's method (exact Hessian, least-squares steps: the
+    shared bias direction is flat), written here as the reference."""
+    n, d = X.shape
+    D = Y.shape[1]
+    A = np.hstack([X, np.ones((n, 1))])
+    w = np.zeros((d + 1, D))
+    penalty = np.diag([lam] * d + [0.0])
+    for _ in range(steps):
+        Z = A @ w
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        grad = (A.T @ (P - Y) / n + penalty @ w).T.ravel()  # class-major
+        H = np.zeros((D * (d + 1), D * (d + 1)))
+        for a in range(D):
+            for c in range(D):
+                weight = P[:, a] * ((a == c) - P[:, c]) / n
+                H[a * (d + 1):(a + 1) * (d + 1), c * (d + 1):(c + 1) * (d + 1)] = (A * weight[:, None]).T @ A \
+                    + (penalty if a == c else 0)
+        w -= np.linalg.lstsq(H, grad, rcond=None)[0].reshape(D, d + 1).T
+    Z = A @ w
+    P = np.exp(Z - Z.max(axis=1, keepdims=True))
+    return w[:d], P / P.sum(axis=1, keepdims=True)
+
+
+def test_the_logistic_fit_is_the_penalised_optimum_newton_finds():
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 4))
+    labels = (X[:, 0] + 0.5 * rng.standard_normal(300) > 0).astype(int) + (X[:, 1] > 0.5)
+    Y = np.eye(3)[labels]
+    for lam in (1e-3, 0.1):
+        W, b = _logistic_fit(X, Y, lam)
+        Z = X @ W + b
+        P = np.exp(Z - Z.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        W_ref, P_ref = _newton_logistic(X, Y, lam)
+        np.testing.assert_allclose(P, P_ref, atol=1e-4)
+        np.testing.assert_allclose(W, W_ref, atol=1e-3 * max(1.0, np.abs(W_ref).max()))
+
+
+def _three_points(n=400, noise=0.05, seed=0):
+    """Three classes on a line, at -1, 0 and +1 (plus noise): separable, but the middle one-hot column is not an
+    affine function of the state."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 3, n)
+    return (labels - 1.0 + noise * rng.standard_normal(n))[:, None], np.eye(3)[labels]
+
+
+def test_a_separable_code_a_logistic_probe_reads_and_a_linear_one_cannot():
+    s, y = _three_points()
+    linear = probe_lags(s, y, lags=[0])[0]
+    # least squares of each one-hot column on x in {-1, 0, 1} (equal shares): columns -1 and +1 reach
+    # R² = 0.75, the middle one 0, so the pooled R² is 1 - (1/18 + 1/18 + 2/9) / (3 · 2/9) = 0.5
+    assert linear == pytest.approx(0.5, abs=0.05)
+    for kind in ("logistic", "softmax_mlp"):
+        assert probe_lags(s, y, lags=[0], kind=kind)[0] > 0.97, kind
+        assert probe_lags(s, y, lags=[0], kind=kind, score="accuracy")[0] == 1.0, kind
+
+
+def test_a_class_probe_on_unrelated_states_scores_about_zero_on_held_out_rows():
+    rng = np.random.default_rng(4)
+    s = rng.standard_normal((40, 20, 8))
+    y = np.eye(4)[rng.integers(0, 4, (40, 20))]
+    for kind in ("logistic", "softmax_mlp"):
+        r2 = probe_lags(s, y, lags=[0, 1], kind=kind, seed=2)
+        assert np.all(r2 < 0.02) and np.all(r2 > -0.1), (kind, r2)
+        acc = probe_lags(s, y, lags=[0], kind=kind, seed=2, score="accuracy")[0]
+        assert abs(acc - 0.25) < 0.06, (kind, acc)
+
+
+def _symbol_latch(A=4, last=False):
+    """A hand-set LSTM of A units, input (one-hot symbol of A, flag[, blank, go]): while the flag (or, last=True,
+    any symbol channel) is on, i = 1, f = 0 and unit a writes tanh(2) if symbol a is shown, else tanh(-2);
+    otherwise f = 1 and i = 0 (to ~3e-7), so C holds a ±0.96 code of the last symbol written. o = 1."""
+    F = A + 2 if last else A + 1
+    write = np.zeros(F)
+    write[:A] = 1.0 if last else 0.0
+    if not last:
+        write[A] = 1.0
+    w_ih = np.zeros((4 * A, F))
+    w_ih[:A] = 30 * write  # i
+    w_ih[A:2 * A] = -30 * write  # f
+    w_ih[2 * A:3 * A, :A] = 4 * np.eye(A)  # g: tanh(4 [symbol a] - 2)
+    b = np.concatenate([np.full(A, -15.0), np.full(A, 15.0), np.full(A, -2.0), np.full(A, 15.0)])
+    return Network.from_state_dict("lstm", {"weight_ih_l0": w_ih, "weight_hh_l0": np.zeros((4 * A, A)),
+                                            "bias_ih_l0": b, "bias_hh_l0": np.zeros(4 * A)})
+
+
+def test_a_logistic_probe_decodes_the_latched_symbol_until_the_next_write():
+    A, T, period = 4, 3000, 10
+    rng = np.random.default_rng(5)
+    flag = (np.arange(T) % period) == 0
+    symbols = np.eye(A)[rng.integers(0, A, T)]
+    x = np.concatenate([symbols, flag[:, None]], axis=1)
+    h = trace(_symbol_latch(A), x)["h"]
+    r2 = probe_lags(h, symbols, lags=range(20), kind="logistic", where=flag)
+    assert np.all(r2[:10] > 0.99)  # held through the period
+    assert np.all(np.abs(r2[10:]) < 0.05)  # then replaced by an independent symbol
+    assert np.all(probe_lags(h, symbols, lags=range(10), kind="logistic", where=flag, score="accuracy") == 1.0)
+
+
+def test_recall_steps_are_the_steps_the_task_asks_for_each_symbol_back():
+    from lstm_core.tasks import make_task
+
+    data = make_task("copy", 20, None, 1, k=5, alphabet=8, delay=50)
+    steps = recall_steps(5, 50)
+    np.testing.assert_array_equal(steps, [56, 57, 58, 59, 60])  # j + k + delay + 1: lag 56 for every symbol
+    shown = data.x[:, :5, :8].argmax(axis=-1)
+    np.testing.assert_array_equal(data.y[:, steps], shown)  # the task's target at those steps is symbol j
+    assert np.all(data.x[:, recall_steps(5, 50, "go"), 9] == 1)  # the go cue
+    np.testing.assert_array_equal(recall_steps(5, 50, "delay"), [50, 51, 52, 53, 54])
+    assert np.all(data.x[:, recall_steps(5, 50, "delay"), 8] == 1)  # blank steps
+
+
+def test_recall_probe_finds_the_one_symbol_a_latch_keeps():
+    # the latch writes on every symbol step, so it ends the symbols holding the last one (j = 4) only
+    net = _symbol_latch(8, last=True)
+    for at in ("recall", "go", "delay"):
+        r = recall_probe(net, at=at, n=300, seed=1, delay=20)
+        assert r.head_r2 is None and r.n_train == 210 and r.n_test == 90
+        np.testing.assert_array_equal(r.steps, recall_steps(5, 20, at))
+        assert r.r2[4] > 0.99 and r.accuracy[4] == 1.0, at
+        assert np.all(np.abs(r.r2[:4]) < 0.06), (at, r.r2)
+        # one probe for all five: the state tells symbol 4, so the best guess is 0.3 for it and 0.1 for each other
+        # symbol; the squared error is 0.56 on the rows it is right (j = 4, or by chance) and 0.96 on the others
+        # (mean 0.2·0.56 + 0.8·(0.56/8 + 0.96·7/8) = 0.84) against 7/8 for the base rates: R² = 1 − 0.84/0.875
+        assert np.isnan(r.r2_all) if at == "go" else abs(r.r2_all - 0.04) < 0.03, (at, r.r2_all)
+    h_c = recall_probe(net, which="h+c", n=300, seed=1, delay=20)
+    assert h_c.r2[4] > 0.99
+
+
+def test_the_shipped_lstm_recalls_the_delayed_symbol_and_the_rnn_does_not():
+    from lstm_core.models import load_model
+
+    models = Path(__file__).resolve().parents[1] / "assets" / "models"
+    lstm = recall_probe(load_model(models / "copy-lstm.npz"), n=500, seed=0)
+    rnn = recall_probe(load_model(models / "copy-rnn.npz"), n=500, seed=0)
+    assert lstm.r2_all >= 0.9 and rnn.r2_all < 0.2
+    assert np.all(lstm.head_accuracy > 0.9)  # the model's own readout, on the same held-out sequences
+
+
 # ---------------------------------------------------------------------------------------------------
 # refusals: what, expected, got
 
@@ -432,7 +586,15 @@ def test_probe_splits_batches_by_sequence_with_a_seed():
     (lambda n, x: clamped_trace(make_net("gru"), x, []), "expected an LSTM"),
     (lambda n, x: probe_lags(np.zeros((10, 2)), np.zeros(10), lags=[12]), "lags: expected whole numbers"),
     (lambda n, x: probe_lags(np.zeros((10, 2)), np.zeros(9)), "target: expected shape (10,)"),
-    (lambda n, x: probe_lags(np.zeros((10, 2)), np.zeros(10), kind="svm"), "kind: expected 'linear' or 'mlp'"),
+    (lambda n, x: probe_lags(np.zeros((10, 2)), np.zeros(10), kind="svm"),
+     "kind: expected one of 'linear', 'mlp', 'logistic'"),
+    (lambda n, x: probe_lags(np.zeros((10, 2)), np.ones(10) * 0.5, kind="logistic"), "expects one-hot rows"),
+    (lambda n, x: probe_lags(np.zeros((10, 2)), np.eye(2)[np.arange(10) % 2], kind="logistic", alpha=0),
+     "an L2 strength > 0"),
+    (lambda n, x: recall_steps(5, 50, at="middle"), "at: expected one of 'recall', 'go', 'delay'"),
+    (lambda n, x: recall_probe(make_net("gru"), which="c"), "needs a cell state"),
+    (lambda n, x: recall_probe(n), "expected 10 inputs (the copy task's 8 symbols, blank and go cue); got 2"),
+    (lambda n, x: recall_probe(n, which="C"), "which: expected one of 'h', 'c', 'h+c'"),
     (lambda n, x: probe_lags(np.zeros((10, 2)), np.zeros(10), score="accuracy"), "one-hot target (D >= 2"),
     (lambda n, x: state_pca({"h": np.zeros((5, 3))}, k=4), "k: expected a whole number between 1 and 3"),
     (lambda n, x: interpretable_units({"c": np.zeros((5, 3))}, np.zeros(4)), "expected one value per step"),

@@ -166,3 +166,32 @@ def test_log_charts_keep_the_exact_value_and_draw_tiny_ones_at_a_floor():
     r = rows(spec)
     assert [v["value"] for v in r] == [1.0, 0.0, 1e-40, 1e-10]
     assert [v["y"] for v in r] == [1.0, 1e-15, 1e-15, 1e-10]  # 15 decades below the largest
+
+
+def recall_rows(at) -> dict:
+    spec = next(c for c in charts(at) if c.get("layer") and "xOffset" in c["layer"][0]["encoding"])
+    out = {}
+    for r in rows(spec):
+        out.setdefault(r["series"], {})[r["symbol"]] = r
+    return out
+
+
+def test_the_delayed_symbols_are_read_at_the_delay_for_lstm_gru_and_rnn():
+    at = memory_page(task="copy")
+    shown = recall_rows(at)
+    assert list(shown) == ["LSTM h_t", "GRU h_t", "vanilla RNN h_t"]
+    direct = lstm_core.recall_probe(lstm_core.load_model(MODELS / "copy-lstm.npz"), n=memory_data.RECALL_SEQUENCES)
+    np.testing.assert_allclose([shown["LSTM h_t"][f"symbol {j + 1}"]["r2"] for j in range(5)], direct.r2)
+    assert [shown["LSTM h_t"][f"symbol {j + 1}"]["lag"] for j in range(5)] == [56] * 5  # k + delay + 1
+    assert shown["LSTM h_t"]["all (one probe)"]["r2"] >= 0.9  # issue 14's goal, on the page
+    assert shown["vanilla RNN h_t"]["all (one probe)"]["r2"] < 0.2
+    caption = next(c.value for c in at.caption if c.value.startswith("Where each symbol"))
+    assert "Brier skill score" in caption and "300 held" in caption
+
+    at = memory_page(task="copy", recall_at="go", recall_state="both", recall_kind="linear")
+    shown = recall_rows(at)
+    assert list(shown) == ["LSTM h_t and C_t", "GRU h_t", "vanilla RNN h_t"]
+    assert "all (one probe)" not in shown["LSTM h_t and C_t"]  # at the go cue every symbol has its own lag
+    assert [shown["GRU h_t"][f"symbol {j + 1}"]["lag"] for j in range(5)] == [55, 54, 53, 52, 51]
+    caption = next(c.value for c in at.caption if c.value.startswith("Where each symbol"))
+    assert "go cue" in caption and "least" in caption

@@ -33,6 +33,51 @@ st.markdown("#### " + plain("How long does each model remember, and why?"),
             help=plain(f"{sel.title}. Input: {sel.what}", limit=600))
 st.caption(plain(f"Input: {sel.what} · models: {', '.join(n for n, _ in models)}", limit=600))
 
+RECALL_KINDS = {"logistic": "logistic (softmax)", "softmax_mlp": "small MLP (softmax)", "linear": "linear (ridge)"}
+RECALL_STATES = {"h": "h_t", "c": "C_t (LSTM)", "both": "h_t and C_t together"}
+STATE_NAMES = {"h": "h_t", "c": "C_t", "h+c": "h_t and C_t"}
+RECALL_AT = {"recall": "when it is asked for", "go": "at the go cue", "delay": "a delay after it"}
+
+
+def recall_section(models: tuple, sel) -> None:
+    """Delayed recall: can a probe read each symbol off the state at the delay? (lstm_core.recall_probe)"""
+    st.markdown("###### " + plain("The delayed symbols: can a probe read each one off the state at the delay?"))
+    c1, c2, c3 = st.columns(3)
+    kind = c1.radio("Probe of the symbol", list(RECALL_KINDS), key=K.recall_kind, format_func=RECALL_KINDS.get)
+    state = c2.radio("Read off", list(RECALL_STATES), key=K.recall_state, format_func=RECALL_STATES.get)
+    at = c3.radio("At", list(RECALL_AT), key=K.recall_at, format_func=RECALL_AT.get)
+    own = sel.main.task or {}
+    params = dict(own.get("params") or {}) if own.get("name") == "copy" else {}
+    results, heads, r = {}, [], None
+    for name, ck in models:
+        which = {"both": "h+c", "c": "c"}.get(state, "h") if ck.kind == "lstm" else "h"
+        try:
+            r = memory_data.recall(ck, kind, which, at, params.get("delay"), params.get("k"), params.get("alphabet"))
+        except lstm_core.LabError as e:
+            st.caption(plain(f"{name}: {e}", limit=400))
+            continue
+        results[f"{name} {STATE_NAMES[which]}"] = r
+        if r["head_r2"] is not None:
+            heads.append(f"{name} R² {np.mean(r['head_r2']):.2f}, accuracy {np.mean(r['head_accuracy']):.2f}")
+    if r is None:
+        return
+    st.vega_lite_chart(memory_views.recall_bars(results), width="stretch")
+    k, delay = r["k"], r["delay"]
+    where = {"recall": f"symbol j (shown at step j) is read from the state at step j + {k} + {delay} + 1, the step "
+                       f"the task asks for it back: {k + delay + 1} steps after it was shown, for every symbol",
+             "go": f"every symbol is read from the state at the go cue, step {k + delay}: the end of the wait, "
+                   "before any symbol is written back",
+             "delay": f"symbol j is read from the state {delay} steps after it was shown (inside the wait)"}[at]
+    scored = ("the R² of its predicted probabilities against the one-hot symbol, the Brier skill score"
+              if kind != "linear" else "the R² of a least-squares fit to the one-hot symbol")
+    st.caption(plain(f"Where each symbol is read: {where}. Score: {scored} (1: certain and right; 0: no better "
+                     f"than guessing by the symbols' rates), on {r['n_test']} held-out of "
+                     f"{r['n_train'] + r['n_test']} generated sequences (split by sequence, seed 0). The models' "
+                     "own readouts at the recall steps, same sequences, mean over the symbols: "
+                     f"{'; '.join(heads) or 'none'}. Hover a bar for the accuracy of the probe's "
+                     "best guess.", limit=1200))
+
+
 with st.container(key="mem_retention"):
     st.markdown("##### Retention: change one input, watch how far each state moves afterwards")
     c1, c2 = st.columns([1, 2])
@@ -162,6 +207,8 @@ with st.container(key="mem_ruler"):
                          "capacity depends on it.", limit=800))
     else:
         st.caption("The probes learn from generated sequences of a task: pick a generated example in the sidebar.")
+    if sel.task == "copy":
+        recall_section(models, sel)
 
 chars = story.text_of(sel.x, sel.feature_names)
 if chars is not None:

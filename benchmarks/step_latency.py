@@ -265,6 +265,11 @@ def run_once(browser, args, r: int, floor_tmp: Path, results: dict) -> None:
         cm, server, page, secs = cold_start(browser, "Explore (fresh)", ROOT, COLD_PATH, EXPLORE_COMPLETE,
                                             args.server_timeout, vp)
         close_page(page)
+        # numba compiles in a background thread and writes its cache as each loop is done: let it finish, or
+        # the cold starts below would compile again (a cold start is a restart, not a fresh install)
+        deadline = time.perf_counter() + args.server_timeout
+        while len(numba_cache_files()) < n and time.perf_counter() < deadline:
+            time.sleep(0.25)
         cm.__exit__(None, None, None)
         res["fresh_s"] = secs
         log(f"[run {r}] fresh start: {secs:.2f} s to a complete page (server healthy after {server.healthy_s:.2f} s); "

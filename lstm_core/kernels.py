@@ -2,8 +2,10 @@
 numpy twins, and the choice of which runs a trace, are in loops.py (which imports this module lazily).
 
 One pass over time computes every gate, the cell and the hidden state and keeps them all: at B=1 this
-is as fast as torch's fused forward, which keeps none of them. Arrays are time-major and contiguous,
-gates stacked in torch's order i, f, g, o: z and s are (T, B, 4H).
+is as fast as torch's fused forward, which keeps none of them. For a batch (loops.BLAS_BATCH sequences or
+more) the loops go step by step and make each step's recurrent product one call of numpy's sgemm for every
+sequence (blas.py; its address is an argument, so numba can cache the compiled loops). Arrays are
+contiguous, gates stacked in torch's order i, f, g, o: z and s are (B, T, 4H).
 
 tanh is a clamped rational approximation (|error| < 4e-7 against the exact tanh; checked in
 tests/test_kernels.py) because the loop vectorises with it and would not with libm's tanh; the
@@ -14,7 +16,11 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.extending import intrinsic
 
+from .blas import MAX_WORK, NO_TRANS, ROW_MAJOR
 from .loop_codes import CIFG, NFG, NIAF, NIG, NOAF, NOG, PEEPHOLE, VARIANT_CODES  # noqa: F401  (VARIANT_CODES for tests)
 from .loop_codes import TANH_CLAMP as _CLAMP
 
@@ -72,94 +78,203 @@ def _add_matvec(z, w_t, h):  # pragma: no cover - compiled
         k += 1
 
 
+def _gemm_intrinsic(double: bool):
+    """An intrinsic calling the cblas ?gemm at an address passed in at run time (so the compiled function
+    holds no process-specific pointer and numba can cache it): C += A·B, row-major, no transposes, 64-bit
+    integers; a, b, c are data addresses."""
+
+    @intrinsic
+    def gemm(typingctx, fn, M, N, K, a, lda, b, ldb, c, ldc):
+        sig = types.void(types.int64, types.int64, types.int64, types.int64, types.intp, types.int64, types.intp,
+                         types.int64, types.intp, types.int64)
+
+        def codegen(context, builder, signature, args):
+            fn, M, N, K, a, lda, b, ldb, c, ldc = args
+            i32, i64 = ir.IntType(32), ir.IntType(64)
+            flt = ir.DoubleType() if double else ir.FloatType()
+            ptr = flt.as_pointer()
+            fnty = ir.FunctionType(ir.VoidType(),
+                                   [i32, i32, i32, i64, i64, i64, flt, ptr, i64, ptr, i64, flt, ptr, i64])
+            one = ir.Constant(flt, 1.0)
+            layout, no = ir.Constant(i32, ROW_MAJOR), ir.Constant(i32, NO_TRANS)
+            builder.call(builder.inttoptr(fn, fnty.as_pointer()),
+                         [layout, no, no, M, N, K, one, builder.inttoptr(a, ptr), lda, builder.inttoptr(b, ptr), ldb,
+                          one, builder.inttoptr(c, ptr), ldc])
+            return context.get_dummy_value()
+
+        return sig, codegen
+
+    return gemm
+
+
+_sgemm, _dgemm = _gemm_intrinsic(False), _gemm_intrinsic(True)
+
+
+@numba.njit(inline="always", **_JIT)
+def _addr(a):  # pragma: no cover - compiled
+    """An array's data address as a signed integer (uintp + int would make a float in numba)."""
+    return np.int64(a.ctypes.data)
+
+
+@numba.njit(inline="always", **_JIT)
+def add_product(fn, M, N, K, a, lda, b, ldb, c, ldc, item):  # pragma: no cover - compiled
+    """C += A·B by the gemm at fn, cut into calls exactly as blas.add_product cuts them (the same numbers):
+    whole rows per call while rows·N·K <= MAX_WORK, else one row and columns in multiples of 16."""
+    if N * K <= MAX_WORK:
+        rows, cols = max(1, min(M, MAX_WORK // (N * K))), N
+    else:
+        rows, cols = 1, max(16, MAX_WORK // K // 16 * 16)
+    for i in range(0, M, rows):
+        m = min(rows, M - i)
+        for j in range(0, N, cols):
+            n = min(cols, N - j)
+            if item == 4:
+                _sgemm(fn, m, n, K, a + item * i * lda, lda, b + item * j, ldb, c + item * (i * ldc + j), ldc)
+            else:
+                _dgemm(fn, m, n, K, a + item * i * lda, lda, b + item * j, ldb, c + item * (i * ldc + j), ldc)
+
+
+@numba.njit(inline="always", **_JIT)
+def _lstm_cell(zb, sb, cb, hb, cp, peep, variant):  # pragma: no cover - compiled
+    """One step of one sequence after the recurrent product: zb (4H) holds the pre-activations but the
+    peepholes; fills the gates sb, the cell cb and the hidden state hb from C_{t-1} = cp."""
+    H = len(cb)
+    one = np.float32(1.0)
+    if variant == PEEPHOLE:  # peephole: the input and forget gates see C_{t-1}
+        for j in range(H):
+            zb[j] += peep[0, j] * cp[j]
+            zb[H + j] += peep[1, j] * cp[j]
+    for j in range(H):  # forget gate
+        sb[H + j] = one if variant == NFG else fast_sigmoid(zb[H + j])
+    for j in range(H):  # input gate
+        if variant == CIFG:
+            sb[j] = one - sb[H + j]
+        elif variant == NIG:
+            sb[j] = one
+        else:
+            sb[j] = fast_sigmoid(zb[j])
+    for j in range(H):  # candidate
+        sb[2 * H + j] = zb[2 * H + j] if variant == NIAF else fast_tanh(zb[2 * H + j])
+    for j in range(H):  # cell update
+        cb[j] = sb[H + j] * cp[j] + sb[j] * sb[2 * H + j]
+    if variant == PEEPHOLE:  # peephole: the output gate sees C_t
+        for j in range(H):
+            zb[3 * H + j] += peep[2, j] * cb[j]
+    for j in range(H):  # output gate and hidden state
+        sb[3 * H + j] = one if variant == NOG else fast_sigmoid(zb[3 * H + j])
+        hb[j] = sb[3 * H + j] * (cb[j] if variant == NOAF else fast_tanh(cb[j]))
+
+
 @numba.njit(**_JIT)
-def lstm_loop(z, w_hh_t, peep, h0, c0, variant, s, c, h):  # pragma: no cover - compiled
-    """Every LSTM variant over a batch of sequences, one sequence after the other.
+def lstm_loop(z, w_hh_t, peep, h0, c0, variant, gemm, s, c, h):  # pragma: no cover - compiled
+    """Every LSTM variant over a batch of sequences.
 
     z (B, T, 4H) holds x_t W_ih^T + b_ih + b_hh on entry and the full pre-activations on exit; s gets
-    the gates i, f, g, o; c and h (B, T, H) get C_t and h_t. w_hh_t is W_hh^T (H, 4H): the recurrent
-    product is a sum of contiguous rows, which vectorises without reordering any sum. peep (3, H) is
+    the gates i, f, g, o; c and h (B, T, H) get C_t and h_t. w_hh_t is W_hh^T (H, 4H). peep (3, H) is
     p_i, p_f, p_o (used by the peephole variant only). h0, c0 (B, H) are the initial states.
+    gemm = 0: one sequence after the other, the recurrent product a sum of contiguous rows of w_hh_t four at
+    a time (vectorises without reordering any sum; at B = 1 the fastest). gemm = the address of numpy's
+    sgemm (blas.py): step by step, the recurrent product of every sequence at once as one matrix product.
     """
     B, T, H4 = z.shape
     H = H4 // 4
+    if gemm == 0:
+        for b in range(B):
+            hp, cp = h0[b], c0[b]  # h_{t-1}, C_{t-1}
+            for t in range(T):
+                _add_matvec(z[b, t], w_hh_t, hp)  # z_t += h_{t-1} W_hh^T
+                _lstm_cell(z[b, t], s[b, t], c[b, t], h[b, t], cp, peep, variant)
+                hp, cp = h[b, t], c[b, t]
+        return
+    for t in range(T):  # z[:, t] += h[:, t-1] W_hh^T
+        if t == 0:
+            add_product(gemm, B, H4, H, _addr(h0), H, _addr(w_hh_t), H4, _addr(z), T * H4, 4)
+        else:
+            add_product(gemm, B, H4, H, _addr(h) + 4 * (t - 1) * H, T * H, _addr(w_hh_t), H4,
+                        _addr(z) + 4 * t * H4, T * H4, 4)
+        for b in range(B):
+            _lstm_cell(z[b, t], s[b, t], c[b, t], h[b, t], c0[b] if t == 0 else c[b, t - 1], peep, variant)
+
+
+@numba.njit(inline="always", **_JIT)
+def _gru_cell(gib, gh, pb, sb, hb, hp):  # pragma: no cover - compiled
+    """One GRU step of one sequence from gh = W_hh h_{t-1} + b_hh (3H)."""
+    H = len(hb)
     one = np.float32(1.0)
-    for b in range(B):
-        hp, cp = h0[b], c0[b]  # h_{t-1}, C_{t-1}
-        for t in range(T):
-            zb, sb, cb, hb = z[b, t], s[b, t], c[b, t], h[b, t]
-            _add_matvec(zb, w_hh_t, hp)  # z_t += h_{t-1} W_hh^T
-            if variant == PEEPHOLE:  # peephole: the input and forget gates see C_{t-1}
-                for j in range(H):
-                    zb[j] += peep[0, j] * cp[j]
-                    zb[H + j] += peep[1, j] * cp[j]
-            for j in range(H):  # forget gate
-                sb[H + j] = one if variant == NFG else fast_sigmoid(zb[H + j])
-            for j in range(H):  # input gate
-                if variant == CIFG:
-                    sb[j] = one - sb[H + j]
-                elif variant == NIG:
-                    sb[j] = one
-                else:
-                    sb[j] = fast_sigmoid(zb[j])
-            for j in range(H):  # candidate
-                sb[2 * H + j] = zb[2 * H + j] if variant == NIAF else fast_tanh(zb[2 * H + j])
-            for j in range(H):  # cell update
-                cb[j] = sb[H + j] * cp[j] + sb[j] * sb[2 * H + j]
-            if variant == PEEPHOLE:  # peephole: the output gate sees C_t
-                for j in range(H):
-                    zb[3 * H + j] += peep[2, j] * cb[j]
-            for j in range(H):  # output gate and hidden state
-                sb[3 * H + j] = one if variant == NOG else fast_sigmoid(zb[3 * H + j])
-                hb[j] = sb[3 * H + j] * (cb[j] if variant == NOAF else fast_tanh(cb[j]))
-            hp, cp = hb, cb
+    for j in range(2 * H):  # reset and update gates
+        pb[j] = gib[j] + gh[j]
+        sb[j] = fast_sigmoid(pb[j])
+    for j in range(H):  # candidate: the reset gate scales the recurrent part only
+        pb[2 * H + j] = gib[2 * H + j] + sb[j] * gh[2 * H + j]
+        sb[2 * H + j] = fast_tanh(pb[2 * H + j])
+    for j in range(H):
+        z = sb[H + j]
+        hb[j] = (one - z) * sb[2 * H + j] + z * hp[j]
 
 
 @numba.njit(**_JIT)
-def gru_loop(gi, w_hh_t, b_hh, h0, pre, gates, h):  # pragma: no cover - compiled
+def gru_loop(gi, w_hh_t, b_hh, h0, gemm, pre, gates, h):  # pragma: no cover - compiled
     """GRU as torch.nn.GRU defines it, over a batch. gi (B, T, 3H) holds x_t W_ih^T + b_ih (r, z, n);
-    pre gets the pre-activations of r, z and n, gates the values of r, z and n, h the hidden states."""
+    pre gets the pre-activations of r, z and n, gates the values of r, z and n, h the hidden states.
+    gemm: 0 or numpy's sgemm, as in lstm_loop."""
     B, T, H3 = gi.shape
     H = H3 // 3
-    one = np.float32(1.0)
-    gh = np.empty(H3, np.float32)
-    for b in range(B):
-        hp = h0[b]
-        for t in range(T):
-            gib, pb, sb, hb = gi[b, t], pre[b, t], gates[b, t], h[b, t]
+    if gemm == 0:
+        gh = np.empty(H3, np.float32)
+        for b in range(B):
+            hp = h0[b]
+            for t in range(T):
+                for r in range(H3):
+                    gh[r] = b_hh[r]
+                _add_matvec(gh, w_hh_t, hp)  # gh = W_hh h_{t-1} + b_hh
+                _gru_cell(gi[b, t], gh, pre[b, t], gates[b, t], h[b, t], hp)
+                hp = h[b, t]
+        return
+    ghs = np.empty((B, H3), np.float32)
+    for t in range(T):
+        for b in range(B):
             for r in range(H3):
-                gh[r] = b_hh[r]
-            _add_matvec(gh, w_hh_t, hp)  # gh = W_hh h_{t-1} + b_hh
-            for j in range(2 * H):  # reset and update gates
-                pb[j] = gib[j] + gh[j]
-                sb[j] = fast_sigmoid(pb[j])
-            for j in range(H):  # candidate: the reset gate scales the recurrent part only
-                pb[2 * H + j] = gib[2 * H + j] + sb[j] * gh[2 * H + j]
-                sb[2 * H + j] = fast_tanh(pb[2 * H + j])
-            for j in range(H):
-                z = sb[H + j]
-                hb[j] = (one - z) * sb[2 * H + j] + z * hp[j]
-            hp = hb
+                ghs[b, r] = b_hh[r]
+        if t == 0:
+            add_product(gemm, B, H3, H, _addr(h0), H, _addr(w_hh_t), H3, _addr(ghs), H3, 4)
+        else:
+            add_product(gemm, B, H3, H, _addr(h) + 4 * (t - 1) * H, T * H, _addr(w_hh_t), H3,
+                        _addr(ghs), H3, 4)
+        for b in range(B):
+            _gru_cell(gi[b, t], ghs[b], pre[b, t], gates[b, t], h[b, t], h0[b] if t == 0 else h[b, t - 1])
+
+
+@numba.njit(inline="always", **_JIT)
+def _rnn_cell(zb, hb, relu):  # pragma: no cover - compiled
+    if relu:
+        for j in range(len(hb)):
+            hb[j] = max(zb[j], np.float32(0.0))
+    else:
+        for j in range(len(hb)):
+            hb[j] = fast_tanh(zb[j])
 
 
 @numba.njit(**_JIT)
-def rnn_loop(z, w_hh_t, h0, relu, h):  # pragma: no cover - compiled
+def rnn_loop(z, w_hh_t, h0, relu, gemm, h):  # pragma: no cover - compiled
     """Vanilla RNN over a batch: z (B, T, H) holds x_t W_ih^T + b_ih + b_hh on entry, the
-    pre-activations on exit; h gets tanh(z) (or relu(z))."""
+    pre-activations on exit; h gets tanh(z) (or relu(z)). gemm: 0 or numpy's sgemm, as in lstm_loop."""
     B, T, H = z.shape
-    zero = np.float32(0.0)
-    for b in range(B):
-        hp = h0[b]
-        for t in range(T):
-            zb, hb = z[b, t], h[b, t]
-            _add_matvec(zb, w_hh_t, hp)
-            if relu:
-                for j in range(H):
-                    hb[j] = max(zb[j], zero)
-            else:
-                for j in range(H):
-                    hb[j] = fast_tanh(zb[j])
-            hp = hb
+    if gemm == 0:
+        for b in range(B):
+            hp = h0[b]
+            for t in range(T):
+                _add_matvec(z[b, t], w_hh_t, hp)
+                _rnn_cell(z[b, t], h[b, t], relu)
+                hp = h[b, t]
+        return
+    for t in range(T):
+        if t == 0:
+            add_product(gemm, B, H, H, _addr(h0), H, _addr(w_hh_t), H, _addr(z), T * H, 4)
+        else:
+            add_product(gemm, B, H, H, _addr(h) + 4 * (t - 1) * H, T * H, _addr(w_hh_t), H,
+                        _addr(z) + 4 * t * H, T * H, 4)
+        for b in range(B):
+            _rnn_cell(z[b, t], h[b, t], relu)
 
 
 def warm(kind: str) -> None:
@@ -168,11 +283,11 @@ def warm(kind: str) -> None:
     f32 = np.float32
     if kind == "lstm":
         state = np.zeros((1, 1), f32)
-        lstm_loop(np.zeros((1, 1, 4), f32), np.zeros((1, 4), f32), np.zeros((3, 1), f32), state, state, 0,
+        lstm_loop(np.zeros((1, 1, 4), f32), np.zeros((1, 4), f32), np.zeros((3, 1), f32), state, state, 0, 0,
                   np.zeros((1, 1, 4), f32), np.zeros((1, 1, 1), f32), np.zeros((1, 1, 1), f32))
     elif kind == "gru":
-        gru_loop(np.zeros((1, 1, 3), f32), np.zeros((1, 3), f32), np.zeros(3, f32), np.zeros((1, 1), f32),
+        gru_loop(np.zeros((1, 1, 3), f32), np.zeros((1, 3), f32), np.zeros(3, f32), np.zeros((1, 1), f32), 0,
                  np.zeros((1, 1, 3), f32), np.zeros((1, 1, 3), f32), np.zeros((1, 1, 1), f32))
     else:
-        rnn_loop(np.zeros((1, 1, 1), f32), np.zeros((1, 1), f32), np.zeros((1, 1), f32), False,
+        rnn_loop(np.zeros((1, 1, 1), f32), np.zeros((1, 1), f32), np.zeros((1, 1), f32), False, 0,
                  np.zeros((1, 1, 1), f32))

@@ -3,10 +3,20 @@ compiled loops (kernels.py).
 
 Compiling the loops takes a few seconds once after an install (then numba's disk cache has them), and
 importing numba alone takes 0.2 s: the first screen need not wait for either. Each twin does the compiled
-loop's float32 operations in the same order (the recurrent sum four rows at a time, the same rational
-tanh), vectorised over sequences and units, so its numbers are the same bit for bit (tests/test_kernels.py
-checks it). It is slow for long sequences: `loop` runs it only for small work while a background thread
-imports and prepares the compiled loop. This module never imports numba itself.
+loop's float32 operations in the same order (the same rational tanh; the recurrent sum four rows at a time,
+or, from BLAS_BATCH sequences on, the same calls to numpy's sgemm, cut the same way: blas.py), vectorised
+over sequences and units, so its numbers are the same bit for bit on either path (tests/test_kernels.py
+checks it), and a trace's numbers never depend on whether numba was ready.
+
+The two paths of the recurrent product sum in different orders, so a sequence traced alone (or in a batch
+of fewer than BLAS_BATCH) and the same sequence in a larger batch agree to float32 rounding, not bit for bit.
+On the gemm path a sequence's numbers do not depend on the other sequences of its batch or its place in it
+(OpenBLAS computes a row of a product the same way whatever rows surround it; BLAS does not promise it, so
+tests/test_blas.py checks it where the tests run), so two sequences of one trace that agree up to a step
+agree bit for bit from there (the differences Memory's retention reports carry no rounding of the batch).
+
+A twin is slow for long sequences: `loop` runs it only for small work while a background thread imports
+and prepares the compiled loop. This module never imports numba itself.
 """
 
 from __future__ import annotations
@@ -16,6 +26,7 @@ import threading
 
 import numpy as np
 
+from . import blas
 from .loop_codes import CIFG, NFG, NIAF, NIG, NOAF, NOG, PEEPHOLE, TANH_CLAMP, VARIANT_CODES
 
 
@@ -55,7 +66,15 @@ def _np_add_matvec(z: np.ndarray, w_t: np.ndarray, h: np.ndarray) -> None:
         k += 1
 
 
-def lstm_loop_numpy(z, w_hh_t, peep, h0, c0, variant, s, c, h):
+def _recurrent_product(z: np.ndarray, w_t: np.ndarray, h: np.ndarray, gemm: int) -> None:
+    """z (B, R) += h (B, H) W as the compiled loop adds it: rows four at a time, or by numpy's gemm."""
+    if gemm:
+        blas.add_product(z, h, w_t)
+    else:
+        _np_add_matvec(z, w_t, h)
+
+
+def lstm_loop_numpy(z, w_hh_t, peep, h0, c0, variant, gemm, s, c, h):
     """lstm_loop in numpy (same arguments, same results)."""
     B, T, H4 = z.shape
     H = H4 // 4
@@ -63,7 +82,7 @@ def lstm_loop_numpy(z, w_hh_t, peep, h0, c0, variant, s, c, h):
     hp, cp = h0, c0
     for t in range(T):
         zb, sb = z[:, t], s[:, t]
-        _np_add_matvec(zb, w_hh_t, hp)
+        _recurrent_product(zb, w_hh_t, hp, gemm)
         if variant == PEEPHOLE:
             zb[:, :H] += peep[0] * cp
             zb[:, H : 2 * H] += peep[1] * cp
@@ -83,7 +102,7 @@ def lstm_loop_numpy(z, w_hh_t, peep, h0, c0, variant, s, c, h):
         hp, cp = h[:, t], c[:, t]
 
 
-def gru_loop_numpy(gi, w_hh_t, b_hh, h0, pre, gates, h):
+def gru_loop_numpy(gi, w_hh_t, b_hh, h0, gemm, pre, gates, h):
     """gru_loop in numpy (same arguments, same results)."""
     B, T, H3 = gi.shape
     H = H3 // 3
@@ -91,7 +110,7 @@ def gru_loop_numpy(gi, w_hh_t, b_hh, h0, pre, gates, h):
     hp = h0
     for t in range(T):
         gh = np.broadcast_to(b_hh, (B, H3)).copy()
-        _np_add_matvec(gh, w_hh_t, hp)
+        _recurrent_product(gh, w_hh_t, hp, gemm)
         pre[:, t, : 2 * H] = gi[:, t, : 2 * H] + gh[:, : 2 * H]
         gates[:, t, : 2 * H] = np_sigmoid(pre[:, t, : 2 * H])
         pre[:, t, 2 * H :] = gi[:, t, 2 * H :] + gates[:, t, :H] * gh[:, 2 * H :]
@@ -101,12 +120,12 @@ def gru_loop_numpy(gi, w_hh_t, b_hh, h0, pre, gates, h):
         hp = h[:, t]
 
 
-def rnn_loop_numpy(z, w_hh_t, h0, relu, h):
+def rnn_loop_numpy(z, w_hh_t, h0, relu, gemm, h):
     """rnn_loop in numpy (same arguments, same results)."""
     T = z.shape[1]
     hp = h0
     for t in range(T):
-        _np_add_matvec(z[:, t], w_hh_t, hp)
+        _recurrent_product(z[:, t], w_hh_t, hp, gemm)
         h[:, t] = np.maximum(z[:, t], np.float32(0.0)) if relu else np_tanh(z[:, t])
         hp = h[:, t]
 
@@ -134,6 +153,15 @@ def _recurrent_t(net) -> np.ndarray:
     return np.ascontiguousarray(net.params.weight_hh.T)  # W_hh^T (H, G*H)
 
 
+BLAS_BATCH = 4  # from this many sequences on, the recurrent product of a step is one gemm for all of them
+
+
+def gemm_for(B: int) -> int:
+    """The gemm the loops use for a batch of B sequences (blas.address), or 0: rows of W_hh^T four at a time.
+    Every sequence of a trace takes the same path, so the parts of a batch split between threads agree."""
+    return blas.address("sgemm") if B >= BLAS_BATCH else 0
+
+
 def run_lstm(net, x: np.ndarray) -> dict:
     """All LSTM variants: the input projections in one product, then the compiled loop over time,
     the batch split between threads (sequences are independent)."""
@@ -147,10 +175,10 @@ def run_lstm(net, x: np.ndarray) -> dict:
     code = VARIANT_CODES[net.variant]
     w = _recurrent_t(net)
 
-    run_loop = loop("lstm", B * T * H)
+    run_loop, gemm = loop("lstm", B * T * H), gemm_for(B)
 
     def run(b0, b1):
-        run_loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, s[b0:b1], c[b0:b1], h[b0:b1])
+        run_loop(z[b0:b1], w, peep, zeros[b0:b1], zeros[b0:b1], code, gemm, s[b0:b1], c[b0:b1], h[b0:b1])
 
     _split(B, run)
     bufs = {"h": h, "c": c}
@@ -163,10 +191,18 @@ def run_lstm(net, x: np.ndarray) -> dict:
 _POOL: list = []
 
 
+def _cores() -> int:
+    """The cores this process may run on (its affinity mask where the OS has one, as in a container)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
 def _split(B: int, run) -> None:
     """run(b0, b1) over the batch, in as many contiguous parts as there are cores (the compiled loops
     release the GIL); one part runs in the calling thread."""
-    parts = min(B, max(1, os.cpu_count() or 1))
+    parts = min(B, _cores())
     if parts == 1:
         run(0, B)
         return
@@ -188,8 +224,8 @@ def run_gru(net, x: np.ndarray) -> dict:
     pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
     w, bh = _recurrent_t(net), np.ascontiguousarray(net.params.bias_hh)
-    run_loop = loop("gru", B * T * H)
-    _split(B, lambda b0, b1: run_loop(gi[b0:b1], w, bh, zeros[b0:b1], pre[b0:b1], gates[b0:b1], h[b0:b1]))
+    run_loop, gemm = loop("gru", B * T * H), gemm_for(B)
+    _split(B, lambda b0, b1: run_loop(gi[b0:b1], w, bh, zeros[b0:b1], gemm, pre[b0:b1], gates[b0:b1], h[b0:b1]))
     bufs = {"h": h}
     for k, name in enumerate("rzn"):
         bufs[name] = gates[..., k * H : (k + 1) * H]
@@ -204,8 +240,8 @@ def run_rnn(net, x: np.ndarray) -> dict:
     h = _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
     w, relu = _recurrent_t(net), net.nonlinearity == "relu"
-    run_loop = loop("rnn", B * T * H)
-    _split(B, lambda b0, b1: run_loop(z[b0:b1], w, zeros[b0:b1], relu, h[b0:b1]))
+    run_loop, gemm = loop("rnn", B * T * H), gemm_for(B)
+    _split(B, lambda b0, b1: run_loop(z[b0:b1], w, zeros[b0:b1], relu, gemm, h[b0:b1]))
     return {"h": h, "pre_h": z}
 
 

@@ -34,8 +34,12 @@ definition: torch autograd through the readable step over H copies of the sequen
 Σ_j h_T[j] of copy j (slow; for checking, and for small models). The LSTM's cell path is the same
 recursion with the hops cut, where the adjoint stays diagonal: a product of f's per unit, O(T H F).
 
-The per-step products are small ((64, 128) x (128, 64) at H = 64): with torch's default two threads on a
-busy machine its thread pool can make them much slower; torch.set_num_threads(1) in the caller avoids it.
+For the LSTM in float32 (the default) the recursion, the cell path and the norms run as compiled loops
+(flow_kernels.py) that call numpy's own sgemm directly (blas.py) for the per-step products: no Python or
+torch call per step, on the calling thread only. Without numpy's OpenBLAS (blas.address returns 0), and for
+float64 (the reference the tests hold it to), the recursion runs in torch as below; the GRU and RNN always do.
+There the per-step products are small ((64, 128) x (128, 64) at H = 64): with torch's default two threads on
+a busy machine its thread pool can make them much slower; torch.set_num_threads(1) in the caller avoids it.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import blas
 from .errors import LabError
 from .network import Network
 from .registry import CELLS
@@ -226,11 +231,16 @@ def gradient_flow(model, x, wrt: str = "h_T", *, head=None, target=None, loss: s
         J, Jc = _fast_jacobians(net, xa, g, split, dtype)
     else:
         J, Jc = _autograd_jacobians(net, xa, g, split, dtype)
-    norm = _norms(J)
     cell = hidden = None
-    if split:
-        cell = _norms(Jc)
-        hidden = _norms(J - Jc)
+    if not split:
+        norm = _norms(J)
+    elif method == "fast" and _compiled(net, dtype):
+        from . import flow_kernels  # lazily, for start-up time (numba)
+
+        norm, cell, hidden = np.empty(len(J)), np.empty(len(J)), np.empty(len(J))
+        flow_kernels.jacobian_norms(J, Jc, norm, cell, hidden)
+    else:
+        norm, cell, hidden = _norms(J), _norms(Jc), _norms(J - Jc)
     if g is not None:  # one output: (T, 1, F) -> (T, F)
         J, Jc = J[:, 0], None if Jc is None else Jc[:, 0]
     return GradientFlow(wrt, norm, cell, hidden, J if jacobian else None, Jc if (jacobian and split) else None)
@@ -400,9 +410,52 @@ def _fast_jacobians(net: Network, x: np.ndarray, g, split: bool, dtype: str) -> 
     T, F = x.shape
     fw = _forward(net, x, dtype)
     loc = _local_derivatives(net, x, fw, dtype)
+    if _compiled(net, dtype):
+        return _lstm_recursion_compiled(net, loc, g, T, F), (_cell_path_compiled(net, loc, g) if split else None)
     torch, pt = _torch_params(net, dtype)
     J = (_lstm_recursion if net.kind == "lstm" else _gru_rnn_recursion)(torch, net, pt, loc, g, T, F, dtype)
     return J, (_cell_path(net, loc, g, T, net.hidden_size, F) if split else None)
+
+
+def _compiled(net: Network, dtype: str) -> bool:
+    """Whether the float32 LSTM runs the compiled loops (flow_kernels.py): they need numpy's sgemm (blas.py);
+    without it, and for float64 (the reference), the recursion runs in torch."""
+    return net.kind == "lstm" and dtype == "float32" and bool(blas.address("sgemm"))
+
+
+def _cell_path_compiled(net: Network, loc: dict, g) -> np.ndarray:
+    """_cell_path (float64) as one compiled loop."""
+    from . import flow_kernels  # lazily, for start-up time (numba)
+
+    T, H = loc["dh_dc"].shape
+    F = net.input_size
+    has_g = g is not None
+    out = np.empty((T, 1 if has_g else H, F))
+    flow_kernels.lstm_cell_path(np.ascontiguousarray(net.params.weight_ih), *(np.ascontiguousarray(loc[k]) for k in
+                                ("dh_dc", "dh_dpre_o", "dc_dpre", "dc_dcprev")),
+                                np.ascontiguousarray(g) if has_g else np.zeros((1, H)), has_g, out)
+    return out
+
+
+def _lstm_recursion_compiled(net: Network, loc: dict, g, T: int, F: int) -> np.ndarray:
+    """_lstm_recursion in float32 as one compiled loop (flow_kernels.py) calling numpy's sgemm: the same
+    recursion and rescaling, without a Python or torch call per step."""
+    from . import flow_kernels  # lazily, for start-up time (numba; the first call compiles, later ones load the cache)
+
+    H = net.hidden_size
+    R = H if g is None else 1
+
+    def f32(a):
+        return np.ascontiguousarray(a, dtype=np.float32)
+
+    p = net.params
+    has_g = g is not None
+    gg = f32(g) if has_g else np.zeros((1, H), np.float32)
+    hits = np.any(g != 0, axis=1) if has_g else np.zeros(1, bool)
+    J, logs = np.empty((T, R, F)), np.zeros(T)
+    flow_kernels.lstm_adjoint(blas.address("sgemm"), f32(p.weight_hh), f32(p.weight_ih), f32(loc["dh_dpre_o"]),
+                              f32(loc["dc_dpre"]), f32(loc["dh_dc"]), f32(loc["dc_dcprev"]), gg, has_g, hits, J, logs)
+    return _unscaled(J, logs)
 
 
 class _Scale:

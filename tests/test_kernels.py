@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from lstm_core import kernels, loops
+from lstm_core import blas, kernels, loops
 
 
 def test_fast_tanh_is_within_4e7_of_tanh_and_never_leaves_minus_one_one():
@@ -24,9 +24,16 @@ def kernels_tanh(x):
     return out
 
 
+GEMM = blas.address("sgemm")
+PATHS = [pytest.param(0, id="rows-of-four"),
+         pytest.param(GEMM, id="gemm", marks=pytest.mark.skipif(not GEMM, reason="numpy's OpenBLAS not found"))]
+
+
+@pytest.mark.parametrize("gemm", PATHS)
 @pytest.mark.parametrize("variant", list(kernels.VARIANT_CODES))
 @pytest.mark.parametrize("H", [5, 8])  # a tail of rows after the blocks of four, and none
-def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H):
+def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H, gemm):
+    """On either path of the recurrent product (the twin calls the same gemm in the same pieces)."""
     rng = np.random.default_rng(H)
     B, T = 3, 30
     z0 = rng.standard_normal((B, T, 4 * H)).astype(np.float32)
@@ -36,7 +43,7 @@ def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H)
     runs = []
     for loop in (kernels.lstm_loop, loops.lstm_loop_numpy):
         z, s, c, h = z0.copy(), np.empty_like(z0), np.empty((B, T, H), np.float32), np.empty((B, T, H), np.float32)
-        loop(z, w, peep, h0, c0, kernels.VARIANT_CODES[variant], s, c, h)
+        loop(z, w, peep, h0, c0, kernels.VARIANT_CODES[variant], gemm, s, c, h)
         runs.append((z, s, c, h))
     for compiled, twin in zip(*runs, strict=True):
         np.testing.assert_array_equal(twin, compiled)
@@ -45,7 +52,7 @@ def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H)
     runs = []
     for loop in (kernels.gru_loop, loops.gru_loop_numpy):
         pre, gates, h = np.empty_like(gi), np.empty_like(gi), np.empty((B, T, H), np.float32)
-        loop(gi, wg, bh, h0, pre, gates, h)
+        loop(gi, wg, bh, h0, gemm, pre, gates, h)
         runs.append((pre, gates, h))
     for compiled, twin in zip(*runs, strict=True):
         np.testing.assert_array_equal(twin, compiled)
@@ -55,7 +62,7 @@ def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H)
         runs = []
         for loop in (kernels.rnn_loop, loops.rnn_loop_numpy):
             z, h = zr.copy(), np.empty((B, T, H), np.float32)
-            loop(z, wr, h0, relu, h)
+            loop(z, wr, h0, relu, gemm, h)
             runs.append((z, h))
         for compiled, twin in zip(*runs, strict=True):
             np.testing.assert_array_equal(twin, compiled)
@@ -69,14 +76,16 @@ from lstm_core import loops
 assert "numba" not in sys.modules, "numba imported before any trace"
 ck = lstm_core.load_model("assets/models/adding-lstm.npz")
 x = np.random.default_rng(0).random((100, 2), dtype=np.float32)
+xs = np.random.default_rng(1).random((6, 100, 2), dtype=np.float32)  # a batch: the gemm path when found
 assert loops.loop("lstm", 100 * 32) is loops.lstm_loop_numpy  # small work: no waiting for numba
-first = lstm_core.trace(ck, x)
+first, first_batch = lstm_core.trace(ck, x), lstm_core.trace(ck, xs)
 loops._warming["lstm"].join(timeout=120)  # the compiled loop was prepared in the background
 from lstm_core import kernels
 assert kernels.lstm_loop.signatures and loops.loop("lstm", 100 * 32) is kernels.lstm_loop
-again = lstm_core.trace(ck, x)
-for k in first:
-    assert np.array_equal(first[k], again[k], equal_nan=True), k
+again, again_batch = lstm_core.trace(ck, x), lstm_core.trace(ck, xs)
+for a, b in ((first, again), (first_batch, again_batch)):  # the twin's numbers are the compiled loop's
+    for k in a:
+        assert np.array_equal(a[k], b[k], equal_nan=True), k
 assert loops.loop("rnn", 10**6) is kernels.rnn_loop  # large work waits for the compiled loop
 print("ok")
 """

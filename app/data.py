@@ -119,8 +119,9 @@ def trace(model: Checkpoint, x: np.ndarray) -> lstm_core.Trace:
 
 @cached(max_mb=32)
 def curve(model: Checkpoint, x: np.ndarray, step: int, feature: int) -> MemoryCurve:
-    """How much a nudge of input `feature` at `step` changes the model's states at every step."""
-    return memory_curve(model, x, step, feature)
+    """How much a nudge of input `feature` at `step` changes the model's states at every step (the unnudged run
+    is the page's own cached trace of x)."""
+    return memory_curve(model, x, step, feature, base=trace(model, x))
 
 
 @cached(max_mb=32)

@@ -19,10 +19,13 @@ class MemoryCurve:
     c: np.ndarray | None  # (T,) the same for the LSTM cell state, else None
 
 
-def memory_curve(model, x, step: int, feature: int = 0, eps: float = 1.0) -> MemoryCurve:
+def memory_curve(model, x, step: int, feature: int = 0, eps: float = 1.0, base=None) -> MemoryCurve:
     """Nudge input `feature` at `step` by `eps`; return the L2 change of h_t (and C_t) at every step t.
 
-    x is one sequence (T, F) in the model's input units. Both runs go through one batched trace."""
+    x is one sequence (T, F) in the model's input units. Both runs go through one batched trace, unless
+    `base`, the model's Trace of this very x (one sequence), is given: then only the nudged run is traced
+    (half the work; a long input's story waits on it). Traced alone or beside x, the nudged run's numbers are
+    the same (one sequence, or a batch of fewer than four, runs the per-sequence loop)."""
     x = np.asarray(x, np.float32)
     if x.ndim != 2:
         raise LabError(f"x must be one sequence (T, F); got shape {x.shape}")
@@ -33,9 +36,17 @@ def memory_curve(model, x, step: int, feature: int = 0, eps: float = 1.0) -> Mem
         raise LabError(f"the nudged feature must be between 0 and {F - 1}; got {feature}")
     nudged = x.copy()
     nudged[step, feature] += eps
-    tr = trace(model, np.stack([x, nudged]))
-    dh = np.linalg.norm(tr["h"][1].astype(np.float64) - tr["h"][0], axis=1)
-    dc = np.linalg.norm(tr["c"][1].astype(np.float64) - tr["c"][0], axis=1) if "c" in tr else None
+    if base is None:
+        tr = trace(model, np.stack([x, nudged]))
+        runs = {k: (tr[k][0], tr[k][1]) for k in ("h", "c") if k in tr}
+    else:
+        if base.batched or base.steps != T:
+            raise LabError(f"base must be the trace of x, one sequence of {T} steps; got "
+                           f"{'a batch' if base.batched else 'one sequence'} of {base.steps} steps")
+        tr = trace(model, nudged)
+        runs = {k: (base[k], tr[k]) for k in ("h", "c") if k in tr}
+    dh = np.linalg.norm(runs["h"][1].astype(np.float64) - runs["h"][0], axis=1)
+    dc = np.linalg.norm(runs["c"][1].astype(np.float64) - runs["c"][0], axis=1) if "c" in runs else None
     return MemoryCurve(step, feature, float(eps), dh, dc)
 
 

@@ -238,3 +238,20 @@ def test_the_memory_chart_comes_after_the_first_screen_and_draws_the_nudge_torch
         want = _torch_changes(ck, x, s, memory)
         np.testing.assert_allclose([drawn[t] for t in range(len(x))], want, rtol=2e-3, atol=2e-5, err_msg=name)
     assert spec["layer"][1]["encoding"]["x"]["datum"] == s  # the nudged step's rule
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_a_nudge_traced_beside_its_input_or_against_the_inputs_own_trace_gives_the_same_curve(kind):
+    """memory_curve(base=trace of x) traces only the nudged run (the page passes its cached trace); the curve is
+    the same, bit for bit, as with both runs traced together; a base of another length is refused."""
+    ck = shipped("adding", kind)
+    x = example_input("adding", ck)
+    s = int(np.flatnonzero(example("adding", ck).marks[0])[0])
+    both = lstm_core.analysis.memory_curve(ck, x, s)
+    alone = lstm_core.analysis.memory_curve(ck, x, s, base=lstm_core.trace(ck, x))
+    np.testing.assert_array_equal(both.h, alone.h)
+    if kind == "lstm":
+        np.testing.assert_array_equal(both.c, alone.c)
+    assert both.h[:s].max() == 0 and both.h[s] > 0  # nothing moves before the nudge
+    with pytest.raises(lstm_core.LabError, match="base must be the trace of x"):
+        lstm_core.analysis.memory_curve(ck, x, s, base=lstm_core.trace(ck, x[:50]))

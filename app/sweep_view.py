@@ -58,16 +58,8 @@ def _collect(views) -> dict:
 
 
 def _words(shipped: lstm_core.Sweep) -> str:
-    parts = []
-    for m in shipped.models:
-        fall, hold = shipped.falls_to_chance(m), shipped.holds(m)
-        longest = max(p.delay for p in shipped.of(m))
-        held = f"accuracy ≥ {sw.GOAL} up to a delay of {hold} steps" if hold is not None else \
-            f"below {sw.GOAL} at every delay"
-        fell = f"at chance from a delay of {fall} steps" if fall is not None else \
-            f"still above chance at {longest} steps, the longest delay tried"
-        parts.append(f"{memory_data.sweep_name(m)}: {held}; {fell}")
-    return ". ".join(parts) + "."
+    """One Markdown bullet per model: how far it holds GOAL, where it falls to chance (Sweep.summary)."""
+    return "\n".join(f"- {plain(shipped.summary(m, memory_data.sweep_name(m)), limit=400)}" for m in shipped.models)
 
 
 def _status(views) -> None:
@@ -103,7 +95,7 @@ def section() -> None:
         st.error(plain(f"The shipped delay sweep cannot be shown: {e}", limit=600))
         return
     p0 = shipped.points[0]
-    st.markdown(plain(_words(shipped)))
+    st.markdown(_words(shipped))
     c1, c2, c3 = st.columns([2, 1, 1])
     c1.number_input(plain("Rerun at a delay of (blank steps)"), 1, S.SCHEMA["sweep_delay"].hi, key=K.sweep_delay,
                     help=plain("The three models train on delayed recall at this delay, with the shipped sweep's "

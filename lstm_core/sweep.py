@@ -192,6 +192,12 @@ class Sweep:
             found = d
         return found
 
+    def first_at_chance(self, model: str) -> int | None:
+        """The smallest tested delay at which the model is at chance in every seed (it may rise above chance again
+        at a longer one: falls_to_chance says from where it stays there); None if never."""
+        c = self.curve(model)
+        return next((d for d, chance in zip(c["delay"], c["at_chance"], strict=True) if chance), None)
+
     def holds(self, model: str, level: float = GOAL) -> int | None:
         """The longest tested delay up to which the median accuracy is at least `level` at every tested delay;
         None if it is below at the shortest."""
@@ -203,15 +209,23 @@ class Sweep:
             found = d
         return found
 
-    def summary(self, model: str) -> str:
-        """One sentence: where the model falls to chance and how far it stays at or above GOAL."""
-        label = CELLS[model].label if model in CELLS else model
-        fall, hold = self.falls_to_chance(model), self.holds(model)
+    def summary(self, model: str, label: str | None = None) -> str:
+        """One sentence: how far the model stays at or above GOAL, and where it falls to chance."""
+        label = label or (CELLS[model].label if model in CELLS else model)
+        fall, first, hold = self.falls_to_chance(model), self.first_at_chance(model), self.holds(model)
         longest = max(p.delay for p in self.of(model))
-        fell = (f"at chance from a delay of {fall} steps on" if fall is not None
-                else f"above chance at every delay tested (up to {longest} steps)")
-        held = (f"accuracy ≥ {GOAL} up to a delay of {hold}" if hold is not None
-                else f"below {GOAL} at every delay tested")
+        held = (f"accuracy ≥ {GOAL} up to a delay of {hold} steps" if hold is not None
+                else f"accuracy below {GOAL} at every delay tried")
+        if first is None:
+            fell = f"above chance at every delay tried (up to {longest} steps)"
+        elif first == fall:
+            fell = f"at chance from a delay of {fall} steps on"
+        elif fall is None:
+            fell = (f"at chance at a delay of {first} steps, but above it again at a longer one (up to {longest} "
+                    "steps tried)")
+        else:
+            fell = (f"first at chance at a delay of {first} steps, above it again after, at chance from {fall} "
+                    "steps on")
         return f"{label}: {held}; {fell}"
 
     def to_dict(self) -> dict:

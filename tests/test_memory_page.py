@@ -206,8 +206,12 @@ def test_the_delay_sweep_section_shows_the_shipped_file():
     assert drawn == sorted((names[p.model], p.delay, p.accuracy) for p in s.points)
     said = " ".join(unescape(m.value) for m in at.markdown)
     for m in s.models:
-        fall = s.falls_to_chance(m)
-        assert (f"at chance from a delay of {fall} steps" if fall is not None else "still above chance") in said
+        fall, first = s.falls_to_chance(m), s.first_at_chance(m)
+        assert f"{names[m]}: accuracy" in said
+        if fall is not None:
+            assert f"from {fall} steps on" in said or f"from a delay of {fall} steps on" in said
+        if first is not None:
+            assert f"at chance at a delay of {first} steps" in said or f"from a delay of {first} steps on" in said
     assert any(s.command in unescape(c.value) for c in at.caption)  # the command that made it
     assert at.number_input(key="sweep_delay").value == 50
 

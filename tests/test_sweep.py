@@ -144,7 +144,11 @@ def test_where_a_model_falls_to_chance_and_how_far_it_holds():
     assert s.falls_to_chance("lstm") is None
     assert s.curve("lstm")["median"] == [1.0, 0.92, pytest.approx(0.605)]
     assert s.holds("lstm") == 10  # the median of the two seeds at 20 is 0.605
-    assert "at chance from a delay of 100 steps on" in s.summary("rnn")
+    assert s.first_at_chance("rnn") == 20 and s.first_at_chance("lstm") is None
+    assert s.summary("rnn", "vanilla RNN") == (
+        "vanilla RNN: accuracy ≥ 0.9 up to a delay of 5 steps; first at chance at a delay of 20 steps, above it again "
+        "after, at chance from 100 steps on")
+    assert s.summary("lstm").endswith("above chance at every delay tried (up to 20 steps)")
 
 
 def test_the_cli_writes_the_sweep_and_records_its_command(tmp_path, capsys):

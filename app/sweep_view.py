@@ -62,6 +62,10 @@ def _words(shipped: lstm_core.Sweep) -> str:
     return "\n".join(f"- {plain(shipped.summary(m, memory_data.sweep_name(m)), limit=400)}" for m in shipped.models)
 
 
+def _steps(n: int | None) -> str:
+    return "unlimited" if n is None else f"{n:,}"
+
+
 def _status(views) -> None:
     for v in views:
         c1, c2 = st.columns([2, 3], vertical_alignment="center")
@@ -114,7 +118,7 @@ def section() -> None:
         f"on {cfg['n_train']:,} sequences, its best epoch's accuracy on {cfg['n_val']} held-out ones. The grey band is "
         f"what still counts as chance ({sw.Z_CHANCE:g} binomial standard errors above it). Budgets: at most "
         f"{shipped.settings['overrides'].get('max_epochs', sw.DEFAULTS['max_epochs'])} epochs and "
-        f"{shipped.settings['step_budget']} sequence steps per point, so long delays get fewer epochs: "
+        f"{_steps(shipped.settings['step_budget'])} sequence steps per point, so long delays get fewer epochs: "
         "where a model falls to chance is where it does within this budget. Made by: " + cmd, limit=1500))
 
 

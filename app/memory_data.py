@@ -3,7 +3,9 @@ app/cache.py), returning plain arrays the page hands to app/memory_views.py."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+from pathlib import Path
 
 import numpy as np
 
@@ -176,3 +178,35 @@ def text_properties(chars: list) -> dict:
         pos = 0 if ch == "\n" else pos + 1
     return {"inside quotes": np.array(inside_q, float), "inside brackets": np.array(inside_b, float),
             "position in the line": np.array(position, float)}
+
+
+SWEEP_FILE = Path(__file__).resolve().parents[1] / "assets" / "sweeps" / "copy_delay.json"
+
+
+def shipped_sweep(path: Path = SWEEP_FILE) -> lstm_core.Sweep:
+    """The delay sweep shipped in assets/sweeps/ (checked by lstm_core.load_sweep; a LabError if it is not
+    there or not right), read once per version of the file."""
+    stat = path.stat() if path.is_file() else None
+    return _sweep(str(path), None if stat is None else (stat.st_mtime_ns, stat.st_size))
+
+
+@functools.lru_cache(maxsize=4)
+def _sweep(path: str, version: tuple | None) -> lstm_core.Sweep:
+    return lstm_core.load_sweep(path)
+
+
+SWEEP_NAMES = {"lstm": "LSTM", "gru": "GRU", "rnn": "vanilla RNN"}  # as the page's other charts name them
+
+
+def sweep_name(kind: str) -> str:
+    return SWEEP_NAMES.get(kind, lstm_core.CELLS[kind].label)
+
+
+def sweep_curves(points) -> dict:
+    """{model name: (delays, accuracies)} of SweepPoints, for memory_views.delay_sweep."""
+    out = {}
+    for p in points:
+        ds, accs = out.setdefault(sweep_name(p.model), ([], []))
+        ds.append(p.delay)
+        accs.append(p.accuracy)
+    return out

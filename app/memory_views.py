@@ -141,6 +141,64 @@ def recall_bars(results: dict, goal: float = 0.9) -> dict:
                     {"field": "accuracy", "type": "quantitative", "format": ".3f"},
                     {"field": "lag", "type": "quantitative", "title": "lag (steps after the symbol)"},
                     {"field": "step", "type": "quantitative", "title": "state's step"}]}}
-    rule = {"data": {"name": "empty"}, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
+    rule = {"data": ONE_ROW, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
                                                 "strokeDash": [4, 3]}, "encoding": {"y": {"datum": goal}}}
     return _chart([bars, rule], 260)
+
+
+SHIPPED_RUN, THIS_SESSION = "shipped sweep", "this session"
+
+
+def delay_sweep(shipped: dict, chance: float, band: float, session: dict | None = None) -> dict:
+    """Accuracy against delay on a log axis, one colour per model, the chance level as a rule with the band that
+    still counts as chance shaded under it. shipped {model: (delays, accuracies)} (one entry per seed; the
+    line joins the median per delay), session {model: (delays, accuracies)}: this session's reruns, drawn as
+    large outlined diamonds."""
+    session = session or {}
+    names = list(dict.fromkeys([*shipped, *session]))
+    rows = []
+    for source, curves in ((SHIPPED_RUN, shipped), (THIS_SESSION, session)):
+        for name, (delays, accs) in curves.items():
+            rows += [{"delay": int(d), "accuracy": float(a), "model": name, "source": source}
+                     for d, a in zip(np.asarray(delays).tolist(), np.asarray(accs, np.float64).tolist(), strict=True)]
+    medians = []
+    for name, (delays, accs) in shipped.items():
+        by = {}
+        for d, a in zip(np.asarray(delays).tolist(), np.asarray(accs, np.float64).tolist(), strict=True):
+            by.setdefault(int(d), []).append(a)
+        medians += [{"delay": d, "median": float(np.median(v)), "model": name} for d, v in sorted(by.items())]
+    ds = [r["delay"] for r in rows] or [1]
+    x = {"field": "delay", "type": "quantitative",
+         "title": "delay: blank steps each symbol is held through (log scale)",
+         "scale": {"type": "log", "domain": [max(1, min(ds)) / 1.3, max(ds) * 1.3], "nice": False},
+         "axis": {"values": sorted(set(ds)), "format": "d", "labelFontSize": 13}}
+    y = {"field": "accuracy", "type": "quantitative", "title": "validation accuracy (share of symbols recalled)",
+         "scale": {"domain": [0, 1]}}
+    colour = _legend("model", names)
+    tooltip = [{"field": "model", "type": "nominal"}, {"field": "source", "type": "nominal"},
+               {"field": "delay", "type": "quantitative", "title": "delay in steps"},
+               {"field": "accuracy", "type": "quantitative", "format": ".3f"}]
+    layers = [
+        {"data": {"values": [{"lo": 0.0, "hi": band}]}, "mark": {"type": "rect", "color": "#bbbbbb", "opacity": 0.3},
+         "encoding": {"y": {**y, "field": "lo"}, "y2": {"field": "hi"}}},
+        {"data": ONE_ROW, "mark": {"type": "rule", "strokeWidth": 2, "color": "#555555",
+                                             "strokeDash": [6, 4]}, "encoding": {"y": {"datum": chance}}},
+        {"data": ONE_ROW, "mark": {"type": "text", "align": "left", "baseline": "bottom", "dx": 4, "dy": -2,
+                                             "fontSize": 13, "color": "#333333", "text": f"chance {chance:.3f}"},
+         "encoding": {"y": {"datum": band}, "x": {"datum": max(1, min(ds)) / 1.3}}},
+        {"data": {"values": medians}, "mark": {"type": "line", "strokeWidth": 2.5},
+         "encoding": {"x": {**x, "field": "delay"}, "y": {**y, "field": "median"}, "color": colour}},
+        {"data": {"values": rows}, "mark": {"type": "point", "filled": True, "opacity": 1},
+         "encoding": {"x": x, "y": y, "color": colour,
+                      "shape": {"field": "source", "type": "nominal", "title": None,
+                                "scale": {"domain": [SHIPPED_RUN, THIS_SESSION], "range": ["circle", "diamond"]},
+                                "legend": {"orient": "top", "labelFontSize": 14, "labelLimit": 400}},
+                      "size": {"field": "source", "type": "nominal", "legend": None,
+                               "scale": {"domain": [SHIPPED_RUN, THIS_SESSION], "range": [80, 320]}},
+                      "stroke": {"field": "source", "type": "nominal", "legend": None,
+                                 "scale": {"domain": [SHIPPED_RUN, THIS_SESSION], "range": ["#ffffff", "#000000"]}},
+                      "tooltip": tooltip}},
+    ]
+    spec = _chart(layers, 320)
+    spec["resolve"] = {"scale": {"color": "shared"}}
+    return spec

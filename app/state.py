@@ -131,6 +131,10 @@ SCHEMA = {
     "clamp_units": Field("all", max_len=200, url=True, pattern=r"all|\d{1,3}( *, *\d{1,3})*"),  # or e.g. "0, 3, 5"
     "clamp_from": Field(-1, lo=-1, hi=MAX_STEPS - 1, url=True),  # -1: from the step after the last mark
     "clamp_to": Field(0, lo=0, hi=MAX_STEPS, url=True),  # 0: to the end
+    # The Memory page's delay sweep (app/sweep_view.py): the delay, seed and epochs of a rerun of the three models
+    "sweep_delay": Field(50, lo=1, hi=500, url=True),  # blank steps (a log axis: at least 1)
+    "sweep_seed": Field(0, lo=0, hi=MAX_SEED),
+    "sweep_epochs": Field(0, lo=0, hi=10_000),  # 0: the shipped sweep's budget at that delay
     # Classroom (issue 15): the lesson, presentation mode, hand-set weights. All in the URL but the answer a
     # student picks, so a shared link never gives a question's answer away.
     "stop": Field(0, lo=0, hi=len(STOPS) - 1, url=True),  # the lesson's stop (app/lesson.py)
@@ -173,8 +177,10 @@ COMPONENTS = ("step_bridge", "trace_view", "step_view", "memory_follower", "text
 TRAIN_WIDGETS = ("train_stop", "train_open", "train_get")  # Train page (issue 13): buttons, no state
 # Expanders whose contents are drawn only while open (app/sections.py `opened`): their open state.
 EXPANDERS = ("data_open", "exports_open", "handout_open", "notes_open")
+SWEEP_WIDGETS = ("sweep_run", "sweep_stop")  # the Memory page's delay sweep: buttons, no state
 # K.task == "task"
-KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS, *TRAIN_WIDGETS, *EXPANDERS)})
+KEYS = SimpleNamespace(**{k: k for k in (*SCHEMA, *FILE_WIDGETS, *COMPONENTS, *TRAIN_WIDGETS, *EXPANDERS,
+                                           *SWEEP_WIDGETS)})
 URL_KEYS = tuple(k for k, f in SCHEMA.items() if f.url)
 
 # Values the app keeps between runs that are not widgets, with their defaults.
@@ -193,9 +199,10 @@ UPLOADED_SEQUENCES = "uploaded_sequences"
 UPLOADED_MODEL = "uploaded_model"
 UPLOAD_ERROR = "upload_error"
 MODEL_UPLOAD_ERROR = "model_upload_error"
+SWEEP_MINE = "_sweep_mine"  # this session's delay-sweep reruns: {job id: lstm_core SweepPoint}
 BOOKKEEPING = {STATE_READY: False, NOTICES: (), PLAY_FROM: None, PLAY_CHANGED: False, SEEK_ACK: 0, NUDGE_FOR: None,
                MEMORY_READY: False, LAST_FILE: None, UPLOADED_SEQUENCES: None, UPLOADED_MODEL: None, UPLOAD_ERROR: None,
-               MODEL_UPLOAD_ERROR: None, LESSON_SEEN: None, LINK_KEYS: (), SAVED: None}
+               MODEL_UPLOAD_ERROR: None, LESSON_SEEN: None, LINK_KEYS: (), SAVED: None, SWEEP_MINE: None}
 
 
 def read_url(params: dict) -> tuple[dict, list[str]]:

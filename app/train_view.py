@@ -26,6 +26,10 @@ POLL_SECONDS = 0.5  # the live fragment's period while a session's models train
 KEEP_ALIVE_SECONDS = 5.0  # on other pages, well inside the pool's heartbeat (15 s)
 EXPLORE = "screens/explore.py"
 TRAIN = "screens/train.py"
+MEMORY = "screens/memory.py"
+# The Memory page's delay-sweep reruns are the session's second set of jobs, under its id plus this suffix: the
+# two sets never replace each other, and the pool's heartbeat (the id before the "/") keeps both alive.
+SWEEP_SUFFIX = "/delay-sweep"
 KINDS = {"lstm": "LSTM", "gru": "GRU", "rnn": "vanilla RNN", "none": "no model"}
 INITS = {"chrono": "chrono (Tallec & Ollivier 2018): b_f ~ log U[1, T_max − 1] per unit, b_i = −b_f",
          "1": "bias 1 (Jozefowicz et al. 2015)",
@@ -291,12 +295,16 @@ def _keep_alive(session: str) -> None:
     if n:
         st.caption(plain(f"Training {n} model(s): it goes on while you look around."))
         st.page_link(TRAIN, label=plain("Back to Train"), icon=":material/model_training:")
+    n = sum(v.active for v in pool.views(session + SWEEP_SUFFIX))
+    if n:
+        st.caption(plain(f"Rerunning the delay sweep: {n} model(s) train while you look around."))
+        st.page_link(MEMORY, label=plain("Back to Memory"), icon=":material/memory:")
 
 
 def keep_alive() -> None:
     """On pages other than Train: keep the session's trainings alive (the pool stops a quiet session's jobs)."""
     pool = training_jobs.existing()
     session = session_id()
-    if pool is not None and pool.has_active(session):
+    if pool is not None and (pool.has_active(session) or pool.has_active(session + SWEEP_SUFFIX)):
         with st.sidebar:
             _keep_alive(session)

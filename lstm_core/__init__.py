@@ -33,6 +33,7 @@ _EXPORTS = {
     "Trace": "tracing", "step_at": "tracing", "trace": "tracing",
     "TASK_PRESETS": "training", "EpochReport": "training", "TrainConfig": "training",
     "TrainingResult": "training", "chrono_bias": "training", "train": "training",
+    "Sweep": "sweep", "SweepPoint": "sweep", "delay_sweep": "sweep", "load_sweep": "sweep", "point_config": "sweep",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m lstm_core trace ...` and `python -m lstm_core train ...`. The one place that prints:
+"""Command line: `python -m lstm_core trace|train|memory|sweep ...`. The one place that prints:
 lstm_core's functions return results and report progress through callbacks, and this module formats them.
 
 Every failure a user can cause ends with one line on stderr and a non-zero exit, never a traceback.
@@ -230,11 +230,90 @@ def _memory(args) -> int:
     return 0
 
 
+def _list(kind, text: str) -> list:
+    """--delays 5,10,20 and the like: a comma-separated list."""
+    try:
+        return [kind(v.strip()) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of {kind.__name__} values") from None
+
+
+def add_sweep_arguments(sub) -> None:
+    from .sweep import DEFAULTS, Z_CHANCE  # lazily, for start-up time (no torch)
+
+    s = sub.add_parser("sweep", help="train each model on delayed recall at a list of delays: where each falls "
+                                     "to chance",
+                       description="The delay sweep: train each model on delayed recall (task copy: 5 symbols of 8, "
+                                   "DELAY blank steps, a go cue, the symbols back) at every delay and seed, one after "
+                                   "the other, and write each best validation accuracy, the chance level, the epochs, "
+                                   "the seconds, what ended the run and its exact settings to a JSON file (saved after "
+                                   f"every point). A model is at chance when its accuracy is at most {Z_CHANCE:g} "
+                                   "binomial standard errors above chance on the validation symbols.")
+    s.add_argument("--delays", type=lambda t: _list(int, t), default=[5, 10, 20, 50, 100, 200, 500],
+                   help="blank steps, comma-separated (default 5,10,20,50,100,200,500)")
+    s.add_argument("--models", type=lambda t: _list(str, t), default=["lstm", "gru", "rnn"],
+                   help="cell kinds, comma-separated (default lstm,gru,rnn)")
+    s.add_argument("--seeds", type=lambda t: _list(int, t), default=[0], help="seeds, comma-separated (default 0)")
+    s.add_argument("--forget-bias", type=forget_bias, default="chrono", metavar="NUMBER|chrono",
+                   help="initial forget-gate bias of the LSTM (f) and GRU (z); default chrono, T_max the delay's "
+                        "longest dependency k + delay + 1")
+    s.add_argument("--max-epochs", type=int, default=DEFAULTS["max_epochs"], help="epochs per point at most")
+    s.add_argument("--step-budget", type=float, default=None, metavar="STEPS",
+                   help="at most this many sequence steps of training per point (epochs x training sequences x T): "
+                        "long delays get fewer epochs, e.g. 4e7")
+    s.add_argument("--max-seconds", type=float, default=DEFAULTS["max_seconds"],
+                   help="wall-clock cap per point, a safety net (a point it ends is not reproducible)")
+    s.add_argument("--patience", type=int, default=DEFAULTS["patience"], help="early stopping patience in epochs")
+    s.add_argument("--hidden", type=int, default=DEFAULTS["hidden_size"], help="hidden units H")
+    s.add_argument("--n-train", type=int, default=DEFAULTS["n_train"])
+    s.add_argument("--n-val", type=int, default=DEFAULTS["n_val"])
+    s.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    s.add_argument("--threads", type=int, default=1, help="torch threads (default 1: one core, reproducible)")
+    s.add_argument("--out", required=True, help="where to write the results (.json)")
+    s.set_defaults(run=_sweep)
+
+
+def _sweep(args) -> int:
+    import shlex  # lazily, for start-up time
+
+    import torch  # lazily, for start-up time
+
+    from .sweep import delay_sweep  # lazily, for start-up time
+
+    out = Path(args.out)
+    if not out.parent.is_dir():
+        raise LabError(f"--out: the folder {str(out.parent)!r} does not exist")
+    if args.threads < 1:
+        raise LabError(f"--threads must be >= 1; got {args.threads}")
+    budget = args.step_budget
+    if budget is not None and not (math.isfinite(budget) and budget >= 1):
+        raise LabError(f"--step-budget must be a number >= 1; got {budget}")
+    torch.set_num_threads(args.threads)
+    command = "python -m lstm_core " + shlex.join(args.argv)
+
+    def saved(sweep) -> None:
+        p = sweep.points[-1]
+        print(f"{p.model:4s} delay {p.delay:4d} seed {p.seed}: accuracy {p.accuracy:.3f} "
+              f"({'at chance' if p.at_chance else 'above chance'}: chance {p.chance:.3f}, band to {p.chance_band:.3f}) "
+              f"· {p.stop_reason} after {p.epochs} epochs (best {p.best_epoch}), {p.seconds:.1f} s, "
+              f"CPU {p.cpu_seconds:.1f} s", flush=True)
+        sweep.save(out)
+
+    sweep = delay_sweep(args.delays, args.models, args.seeds, forget_bias=args.forget_bias,
+                        step_budget=None if budget is None else int(budget), command=command, on_point=saved,
+                        max_epochs=args.max_epochs, max_seconds=args.max_seconds, patience=args.patience,
+                        hidden_size=args.hidden, n_train=args.n_train, n_val=args.n_val, lr=args.lr)
+    for m in sweep.models:
+        print(sweep.summary(m))
+    print(f"wrote {len(sweep.points)} points to {out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lstm_core",
                                 description="Exact, traceable recurrent networks (LSTM and variants, GRU, RNN).")
     p.add_argument("--debug", action="store_true", help="show full tracebacks for internal errors")
-    sub = p.add_subparsers(dest="command", required=True, metavar="{trace,train,memory}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{trace,train,memory,sweep}")
 
     t = sub.add_parser("trace", help="record every gate at every step of a model run over a sequence file",
                        description="Run a model over a sequence file and save every gate at every step "
@@ -257,6 +336,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_train_arguments(sub)
     add_memory_arguments(sub)
+    add_sweep_arguments(sub)
     return p
 
 
@@ -264,6 +344,7 @@ def main(argv=None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)  # the command as given, recorded by `sweep`
     try:
         return args.run(args)
     except LabError as e:

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 import lstm_core
 from app import memory_data, memory_views, trace_payload
-from tests.test_app import example_input
+from tests.test_app import example_input, unescape
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "assets" / "models"
@@ -195,3 +195,103 @@ def test_the_delayed_symbols_are_read_at_the_delay_for_lstm_gru_and_rnn():
     assert [shown["GRU h_t"][f"symbol {j + 1}"]["lag"] for j in range(5)] == [55, 54, 53, 52, 51]
     caption = next(c.value for c in at.caption if c.value.startswith("Where each symbol"))
     assert "go cue" in caption and "least" in caption
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The delay sweep: the shipped results as a chart and in words, and a rerun in the background
+
+
+def sweep_chart(at) -> dict:
+    return next(c for c in charts(at) if c.get("layer") and len(c["layer"]) > 4
+                and c["layer"][4]["encoding"]["x"]["field"] == "delay")
+
+
+def sweep_rows(spec: dict, source: str) -> list[dict]:
+    return [r for r in spec["layer"][4]["data"]["values"] if r["source"] == source]
+
+
+def test_the_sweep_figure_plots_exactly_the_numbers_it_is_given():
+    shipped = {"LSTM": ([5, 50, 500], [1.0, 0.95, 0.2]), "vanilla RNN": ([5, 50, 500], [0.9, 0.13, 0.12])}
+    spec = memory_views.delay_sweep(shipped, 0.125, 0.145, {"LSTM": ([30], [0.5])})
+    drawn = {(r["model"], r["source"], r["delay"], r["accuracy"]) for r in spec["layer"][4]["data"]["values"]}
+    assert drawn == {("LSTM", "shipped sweep", 5, 1.0), ("LSTM", "shipped sweep", 50, 0.95),
+                     ("LSTM", "shipped sweep", 500, 0.2), ("vanilla RNN", "shipped sweep", 5, 0.9),
+                     ("vanilla RNN", "shipped sweep", 50, 0.13), ("vanilla RNN", "shipped sweep", 500, 0.12),
+                     ("LSTM", "this session", 30, 0.5)}
+    assert spec["layer"][4]["encoding"]["x"]["scale"]["type"] == "log"
+    assert "blank steps" in spec["layer"][4]["encoding"]["x"]["title"]
+    assert spec["layer"][1]["encoding"]["y"]["datum"] == 0.125  # the chance line
+    assert spec["layer"][0]["data"]["values"] == [{"lo": 0.0, "hi": 0.145}]  # the band still counted as chance
+    colours = spec["layer"][4]["encoding"]["color"]["scale"]
+    assert colours["domain"] == ["LSTM", "vanilla RNN"] and colours["range"] == ["#0072b2", "#d55e00"]  # Okabe-Ito
+
+
+def test_the_delay_sweep_section_shows_the_shipped_file():
+    at = memory_page(task="adding")  # the sweep is delayed recall's, whatever the sidebar shows
+    s = lstm_core.load_sweep(memory_data.SWEEP_FILE)
+    spec = sweep_chart(at)
+    names = {"lstm": "LSTM", "gru": "GRU", "rnn": "vanilla RNN"}
+    drawn = sorted((r["model"], r["delay"], r["accuracy"]) for r in sweep_rows(spec, "shipped sweep"))
+    assert drawn == sorted((names[p.model], p.delay, p.accuracy) for p in s.points)
+    said = " ".join(unescape(m.value) for m in at.markdown)
+    for m in s.models:
+        fall, first = s.falls_to_chance(m), s.first_at_chance(m)
+        assert f"{names[m]}: accuracy" in said
+        if fall is not None:
+            assert f"from {fall} steps on" in said or f"from a delay of {fall} steps on" in said
+        if first is not None:
+            assert f"at chance at a delay of {first} steps" in said or f"from a delay of {first} steps on" in said
+    assert any(s.command in unescape(c.value) for c in at.caption)  # the command that made it
+    assert at.number_input(key="sweep_delay").value == 50
+
+
+def test_a_missing_or_tampered_sweep_file_is_a_message(tmp_path, monkeypatch):
+    bad = tmp_path / "copy_delay.json"
+    bad.write_text(memory_data.SWEEP_FILE.read_text().replace('"accuracy": 0', '"accuracy": 1', 1))
+    monkeypatch.setattr(memory_data, "SWEEP_FILE", bad)
+    monkeypatch.setattr(memory_data.shipped_sweep, "__defaults__", (bad,))
+    at = memory_page(task="adding")
+    assert any("cannot be shown" in unescape(e.value) and "digest" in unescape(e.value) for e in at.error)
+
+
+@pytest.mark.slow
+def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
+    import time
+
+    from lstm_core import sweep as sw
+
+    at = memory_page(task="adding")
+    at.number_input(key="sweep_delay").set_value(30).run()
+    at.number_input(key="sweep_epochs").set_value(10_000).run()
+    next(b for b in at.button if b.label.startswith("▶ Rerun")).click().run()
+    assert not at.exception
+    end = time.monotonic() + 120  # a bound for a page that never answers, not a speed requirement
+    # Stop once a model has reported an epoch: a job stopped while its process still starts may take longer than
+    # the pool's grace period on a loaded machine (training_jobs.STOP_GRACE_SECONDS), and is then ended unheard.
+    while not any("best validation accuracy" in unescape(p.proto.text) for p in at.get("progress")):
+        assert time.monotonic() < end, [p.proto.text for p in at.get("progress")]
+        at.run()
+    at.button(key="sweep_stop").click().run()
+    while any(b.label.startswith("■ Stop") for b in at.button):
+        assert time.monotonic() < end, [p.proto.text for p in at.get("progress")]
+        at.run()
+    said = " ".join(unescape(c.value) for c in at.caption)
+    assert "at delay 30, seed 0" in said, [unescape(p.proto.text) for p in at.get("progress")]
+    assert "at delay 30, seed 0" in said and "not reproducible" in said  # stopped: marked as such
+    # A short rerun: one epoch at delay 3; the diamonds are the accuracies the same configs give in this process.
+    at.number_input(key="sweep_delay").set_value(3).run()
+    at.number_input(key="sweep_epochs").set_value(1).run()
+    next(b for b in at.button if b.label.startswith("▶ Rerun")).click().run()
+    end = time.monotonic() + 300
+    while any(b.label.startswith("■ Stop") for b in at.button) or not any(
+            r["delay"] == 3 for r in sweep_rows(sweep_chart(at), "this session")):
+        assert time.monotonic() < end, [p.proto.text for p in at.get("progress")]
+        at.run()
+    assert not at.exception
+    mine = {r["model"]: r["accuracy"] for r in sweep_rows(sweep_chart(at), "this session") if r["delay"] == 3}
+    s = lstm_core.load_sweep(memory_data.SWEEP_FILE)
+    names = {"lstm": "LSTM", "gru": "GRU", "rnn": "vanilla RNN"}
+    over = {**s.settings["overrides"], "max_epochs": 1, "max_seconds": 600.0}
+    for m in s.models:
+        cfg = sw.point_config(m, 3, 0, forget_bias=s.settings["forget_bias"], **over)
+        assert mine[names[m]] == pytest.approx(lstm_core.train(cfg).metrics["val_metric"], abs=1e-9), m

@@ -6,7 +6,7 @@ import numpy as np
 import streamlit as st
 
 import lstm_core
-from app import data, memory_data, memory_views, selection, sidebar, story
+from app import data, memory_data, memory_views, selection, sidebar, story, sweep_view
 from app import state as S
 from app.components import text_view, trace_view
 from app.text import plain
@@ -209,6 +209,9 @@ with st.container(key="mem_ruler"):
         st.caption("The probes learn from generated sequences of a task: pick a generated example in the sidebar.")
     if sel.task == "copy":
         recall_section(models, sel)
+
+with st.container(key="mem_sweep"):  # delayed recall at delays 5..500, whatever the sidebar shows
+    sweep_view.section()
 
 chars = story.text_of(sel.x, sel.feature_names)
 if chars is not None:

@@ -6,7 +6,7 @@ from playwright.sync_api import expect
 
 from .harness import wait_for_explore
 
-VIEWS = ("retention", "gradient", "saturation", "clamp", "trajectory", "ruler")
+VIEWS = ("retention", "gradient", "saturation", "clamp", "trajectory", "ruler", "sweep")
 
 
 def test_the_memory_page_draws_every_view(page, server):
@@ -22,6 +22,19 @@ def test_the_memory_page_draws_every_view(page, server):
             expect(box.locator(".vega-embed").first).to_be_visible(timeout=60_000)
             expect(box.locator(".vega-embed svg, .vega-embed canvas").first).to_be_visible()
     expect(page.get_by_text("See 5 symbols (of 8)")).to_be_visible()  # the task chosen on Explore stays
+    expect(page.locator("[data-testid=stException]")).to_have_count(0)
+
+
+def test_the_delay_sweep_says_where_each_model_falls_to_chance(page, server):
+    page.goto(f"{server}/memory?task=adding&sweep_delay=30")
+    box = page.locator(".st-key-mem_sweep")
+    box.scroll_into_view_if_needed(timeout=60_000)
+    expect(box.locator(".vega-embed svg, .vega-embed canvas").first).to_be_visible(timeout=60_000)
+    for model in ("LSTM:", "GRU:", "vanilla RNN:"):
+        expect(box).to_contain_text(model)
+    expect(box).to_contain_text("python -m lstm_core sweep")  # the command that made the shipped results
+    rerun = box.get_by_role("button", name="▶ Rerun LSTM, GRU, vanilla RNN at delay 30 in the background")
+    expect(rerun).to_be_visible()  # the delay came from the link
     expect(page.locator("[data-testid=stException]")).to_have_count(0)
 
 

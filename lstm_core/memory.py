@@ -412,8 +412,10 @@ def _fast_jacobians(net: Network, x: np.ndarray, g, split: bool, dtype: str) -> 
     loc = _local_derivatives(net, x, fw, dtype)
     if _compiled(net, dtype):
         return _lstm_recursion_compiled(net, loc, g, T, F), (_cell_path_compiled(net, loc, g) if split else None)
+    if net.kind != "lstm":  # numpy: the Memory page's GRU and RNN curves need no torch (1.3 s to import)
+        return _gru_rnn_recursion(net, loc, g, T, F, dtype), None
     torch, pt = _torch_params(net, dtype)
-    J = (_lstm_recursion if net.kind == "lstm" else _gru_rnn_recursion)(torch, net, pt, loc, g, T, F, dtype)
+    J = _lstm_recursion(torch, net, pt, loc, g, T, F, dtype)
     return J, (_cell_path(net, loc, g, T, net.hidden_size, F) if split else None)
 
 
@@ -466,23 +468,24 @@ class _Scale:
     def __init__(self):
         self.log = 0.0
 
+    # In-place arithmetic on numpy arrays or torch tensors alike.
     def check(self, *held) -> None:
-        m = max(float(a.abs().max()) for a in held)
+        m = max(float(abs(a).max()) for a in held)
         if m > 0 and not 2.0**-30 < m < 2.0**30:
             for a in held:
-                a.div_(m)
+                a /= m
             self.log += math.log(m)
 
     def add(self, target, cotangent, *others) -> None:
         """target += cotangent (a true-scale O(1) value) at a common scale; `others` are held with target."""
         if self.log > 0:  # the held adjoint is the larger: the cotangent joins at its scale
-            target.add_(cotangent, alpha=math.exp(-self.log))
+            target += cotangent * math.exp(-self.log)
             return
         if self.log < 0:  # the cotangent is the larger: back to the true scale (tiny values may flush to 0)
             for a in (target, *others):
-                a.mul_(math.exp(self.log))
+                a *= math.exp(self.log)
             self.log = 0.0
-        target.add_(cotangent)
+        target += cotangent
 
 
 def _unscaled(J: np.ndarray, logs: np.ndarray) -> np.ndarray:
@@ -559,30 +562,30 @@ def _lstm_recursion(torch, net: Network, pt: Params, loc: dict, g, T: int, F: in
     return _unscaled(J, logs)
 
 
-def _gru_rnn_recursion(torch, net: Network, pt: Params, loc: dict, g, T: int, F: int, dtype: str) -> np.ndarray:
+def _gru_rnn_recursion(net: Network, loc: dict, g, T: int, F: int, dtype: str) -> np.ndarray:
     """The GRU's or RNN's input Jacobians (T, R, F), the adjoint ∂out/∂h_t held transposed (H, R):
-    RNN: A_{t-1} = W_hh^T (dh/dpre ⊙ A_t); GRU: A_{t-1} = z ⊙ A_t + W_hh^T (dh/d(U h + b_h) ⊙ A_t)."""
+    RNN: A_{t-1} = W_hh^T (dh/dpre ⊙ A_t); GRU: A_{t-1} = z ⊙ A_t + W_hh^T (dh/d(U h + b_h) ⊙ A_t).
+    numpy, in `dtype`: one (H, G·H) x (G·H, R) product a step, the input Jacobians a chunk of steps at a time."""
     H, G = net.hidden_size, len(CELLS[net.kind].blocks)
     R = H if g is None else 1
-    tdt = pt.weight_hh.dtype
+    dt = np.dtype(dtype)
+    W_hhT = np.ascontiguousarray(np.asarray(net.params.weight_hh, dt).T)  # (H, G·H)
+    W_ihT = np.ascontiguousarray(np.asarray(net.params.weight_ih, dt).T)  # (F, G·H)
 
-    def steps(a):  # (T, ..., H) -> per-step tensors (..., H, 1)
-        return torch.from_numpy(np.ascontiguousarray(a, dtype=dtype)).unsqueeze(-1).unbind(0)
+    def steps(a):  # (T, ..., H) -> (T, ..., H, 1): per step, broadcast over the adjoint's R columns
+        return np.ascontiguousarray(a, dtype=dt)[..., None]
 
     inject = None if g is None else steps(g)
     hits = None if g is None else np.any(g != 0, axis=1)  # the steps with a cotangent to add
-    A = torch.eye(H, dtype=tdt) if g is None else torch.zeros(H, 1, dtype=tdt)
-    A_next = torch.empty(H, R, dtype=tdt)
+    A = np.eye(H, dtype=dt) if g is None else np.zeros((H, 1), dt)
+    A_next = np.empty((H, R), dt)
     C = min(_CHUNK, T)
-    buf = torch.empty(C, G, H, R, dtype=tdt)  # per step: the adjoint of the input side's pre-activations
-    slots = [(E, E.view(G * H, R)) for E in buf.unbind(0)]
-    W_hhT, W_ihT = pt.weight_hh.T.contiguous(), pt.weight_ih.T.contiguous()
+    buf = np.empty((C, G, H, R), dt)  # per step: the adjoint of the input side's pre-activations
     if net.kind == "rnn":
-        d1 = steps(loc["dh_dpre"][:, None])
+        d1 = steps(loc["dh_dpre"][:, None])  # (T, 1, H, 1)
     else:
         dgx, dgh, dhp = steps(loc["dh_dgx"]), steps(loc["dh_dgh"]), steps(loc["dh_dhprev"])
-        gh = torch.empty(G, H, R, dtype=tdt)
-        gh_flat = gh.view(G * H, R)
+        gh = np.empty((G, H, R), dt)
     J = np.empty((T, R, F))
     scale = _Scale()
     logs = np.zeros(T)
@@ -590,20 +593,20 @@ def _gru_rnn_recursion(torch, net: Network, pt: Params, loc: dict, g, T: int, F:
         if inject is not None and hits[t]:
             scale.add(A, inject[t])
         k = t % C
-        E, E_flat = slots[k]
+        E = buf[k]
         if net.kind == "rnn":
-            torch.mul(A, d1[t], out=E)
-            torch.mm(W_hhT, E_flat, out=A)
+            np.multiply(A, d1[t], out=E)
+            np.matmul(W_hhT, E.reshape(G * H, R), out=A)
         else:
-            torch.mul(A, dgx[t], out=E)
-            torch.mul(A, dgh[t], out=gh)
-            torch.mul(A, dhp[t], out=A_next)
-            A_next.addmm_(W_hhT, gh_flat)
+            np.multiply(A, dgx[t], out=E)
+            np.multiply(A, dgh[t], out=gh)
+            np.multiply(A, dhp[t], out=A_next)
+            A_next += W_hhT @ gh.reshape(G * H, R)
             A, A_next = A_next, A
         logs[t] = scale.log
         if k == 0:  # the input Jacobians of the steps t .. t+n-1 in one product
             n = min(C, T - t)
-            J[t:t + n] = torch.matmul(W_ihT, buf[:n].view(n, G * H, R)).transpose(1, 2).double().numpy()
+            J[t:t + n] = np.matmul(W_ihT, buf[:n].reshape(n, G * H, R)).transpose(0, 2, 1)
         if t % _RESCALE_EVERY == 0:
             scale.check(A)
     return _unscaled(J, logs)

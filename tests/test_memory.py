@@ -606,3 +606,21 @@ def test_bad_arguments_are_refused_with_what_was_expected(call, words):
     with pytest.raises(LabError) as e:
         call(net, x)
     assert words in str(e.value)
+
+
+def test_the_gru_and_rnn_gradient_flows_need_no_torch():
+    """Their fast recursion runs in numpy (the Memory page's first visit on a fresh server should not wait
+    1.3 s for torch); the LSTM's float32 path runs compiled loops."""
+    import subprocess
+    import sys
+
+    code = ("import sys, numpy as np, lstm_core\n"
+            "x = np.random.default_rng(0).normal(size=(50, 1)).astype(np.float32)\n"
+            "for k in ('gru', 'rnn', 'lstm'):\n"
+            "    g = lstm_core.gradient_flow(lstm_core.load_model(f'assets/models/sine-{k}.npz'), x)\n"
+            "    assert np.all(np.isfinite(g.norm)) and g.norm[-1] > 0, k\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip() == "False"

@@ -36,6 +36,7 @@ from pathlib import Path
 from .errors import LabError, choose
 from .registry import CELLS
 from .tasks import TASKS
+from .train_config import TrainConfig
 
 FORMAT = "lstm-gate-lab delay sweep"
 SCHEMA_VERSION = 1
@@ -83,7 +84,6 @@ def point_config(model: str, delay: int, seed: int = 0, *, forget_bias: float | 
     """The TrainConfig of one point: delayed recall at `delay`, DEFAULTS, then the overrides; the forget-gate
     bias only for kinds that have a forget gate (the RNN's config says None), and the epochs cut to the
     step budget (epochs_for)."""
-    from .training import TrainConfig  # lazily, for start-up time: loading a results file needs no torch
 
     choose("cell", model, CELLS)
     delay = _whole("delay", delay, 0, MAX_DELAY)
@@ -326,8 +326,6 @@ def _number(v, where: str, lo: float = -math.inf, hi: float = math.inf) -> float
 
 
 def _point(d, i: int) -> SweepPoint:
-    from .training import TrainConfig  # lazily, for start-up time (torch)
-
     where = f"point {i + 1}"
     if not isinstance(d, Mapping):
         raise LabError(f"{where} must be an object; got {type(d).__name__}")

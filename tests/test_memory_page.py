@@ -295,3 +295,22 @@ def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
     for m in s.models:
         cfg = sw.point_config(m, 3, 0, forget_bias=s.settings["forget_bias"], **over)
         assert mine[names[m]] == pytest.approx(lstm_core.train(cfg).metrics["val_metric"], abs=1e-9), m
+
+
+def test_the_memory_page_imports_no_torch():
+    """Every view of the page runs on numpy (gradient flow's recursions, the sweep's results file, the probes):
+    a first visit on a fresh server does not wait 1.3 s for torch. Only a rerun of the sweep trains, in the
+    training pool's own processes."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from streamlit.testing.v1 import AppTest\n"
+            f"at = AppTest.from_file({str(ROOT / 'app' / 'streamlit_app.py')!r}, default_timeout=120)\n"
+            "at.query_params['task'] = 'sine'; at.query_params['example_length'] = '1000'\n"
+            "at.run(); at.switch_page('screens/memory.py').run()\n"
+            "assert not at.exception, at.exception\n"
+            "assert len(at.get('bidi_component')) >= 1 and 'Delay sweep' in ' '.join(m.value for m in at.markdown)\n"
+            "print('torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False"

@@ -267,9 +267,15 @@ def run_once(browser, args, r: int, floor_tmp: Path, results: dict) -> None:
         close_page(page)
         # numba compiles in a background thread and writes its cache as each loop is done: let it finish, or
         # the cold starts below would compile again (a cold start is a restart, not a fresh install)
+        # (the files deleted may include other loops' caches, made by tests: wait until no new file has come
+        # for 5 s, the first one at least)
         deadline = time.perf_counter() + args.server_timeout
-        while len(numba_cache_files()) < n and time.perf_counter() < deadline:
+        seen, since = len(numba_cache_files()), time.perf_counter()
+        while time.perf_counter() < deadline and (seen == 0 or time.perf_counter() - since < 5):
             time.sleep(0.25)
+            now = len(numba_cache_files())
+            if now != seen:
+                seen, since = now, time.perf_counter()
         cm.__exit__(None, None, None)
         res["fresh_s"] = secs
         log(f"[run {r}] fresh start: {secs:.2f} s to a complete page (server healthy after {server.healthy_s:.2f} s); "

@@ -1,7 +1,14 @@
 """LSTM Gate Lab: `streamlit run app/streamlit_app.py`. Explore is the default page."""
 
+import os
 import sys
 from pathlib import Path
+
+# One BLAS thread in the server, set before numpy is first imported (the first run of this script imports it).
+# OpenBLAS's second thread, woken by each trace's input projection (tiny matrices), busy-waits for more work
+# afterwards and takes CPU the other sessions' steps and a training job need (measured: about 10% of the wall time
+# of the Memory page's gradient flow). An explicit OPENBLAS_NUM_THREADS is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pyarrow as pa
 
 import lstm_core
 from lstm_core.gate_stats import CLOSED, OPEN
@@ -42,6 +43,9 @@ def drawn(epochs: tuple) -> list:
 
 
 CURVES = ("val_loss", "train_loss", "metric", "gap", "forget")  # a row's numbers, one column each
+CURVE_TYPES = pa.schema([("model", pa.string()), ("epoch", pa.int64()), *((c, pa.float64()) for c in CURVES)])
+SATURATION_TYPES = pa.schema([("model", pa.string()), ("panel", pa.string()), ("unit", pa.int64()),
+                              ("closed", pa.float64()), ("open", pa.float64()), ("epoch", pa.int64())])
 
 
 def curve_rows(jobs) -> list[dict]:
@@ -55,6 +59,14 @@ def curve_rows(jobs) -> list[dict]:
                    "metric": r["val_metric"], "gap": r["val_loss"] - r["train_loss"], "forget": r.get("forget")}
             rows.append({k: (None if k in CURVES and not _finite(v) else v) for k, v in row.items()})
     return rows
+
+
+def table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+    """Chart rows as an Arrow table with fixed column types. Streamlit sends an Arrow table as it is; a list of
+    dicts it first makes into a pandas DataFrame, about 1 ms per chart, which was most of the live fragment's
+    server time on every poll (py-spy, benchmarks/class_load.py --with-training). Fixed types also keep a column
+    that is still all None (the forget gate of an RNN) a float column."""
+    return pa.Table.from_pylist(rows, schema=schema)
 
 
 def _finite(v) -> bool:

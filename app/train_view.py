@@ -112,8 +112,11 @@ def options(disabled: bool) -> None:
                         disabled=disabled, help=plain("The longest memory chrono prepares for; 0: the task's longest "
                                                       "dependency."))
     c1, c2 = sb.columns(2)
+    cap = training_jobs.pool().max_seconds
     c1.number_input(plain("Time budget in seconds"), 1, S.MAX_TRAIN_SECONDS, key=K.train_seconds,
-                    disabled=disabled)
+                    disabled=disabled,
+                    help=plain(f"This server gives a training at most {cap:.0f} s." if cap < S.MAX_TRAIN_SECONDS
+                               else "Training stops when it is spent, keeping the best epoch's weights."))
     c2.number_input(plain("At most epochs"), 1, 10_000, key=K.train_epochs, disabled=disabled)
     c1.number_input(plain("Early stopping patience"), 1, 10_000, key=K.train_patience, disabled=disabled,
                     help=plain("Stop after this many epochs without a better validation score."))
@@ -204,7 +207,7 @@ def charts(views, live: bool) -> None:
     if rows:
         first = next(v.epochs[0] for v in views if v.epochs)
         baseline = next((v.result["metrics"]["baseline"] for v in views if v.result), None)
-        st.vega_lite_chart(rows, F.curves_spec(labels, first["metric"], baseline))
+        st.vega_lite_chart(F.table(rows, F.CURVE_TYPES), F.curves_spec(labels, first["metric"], baseline))
     epoch = None
     if not live:
         ends = sorted({e for v in views for e, _ in v.frames})
@@ -219,7 +222,7 @@ def charts(views, live: bool) -> None:
                           "up: mostly open (> 0.9). Forget-gate units high up keep their memory."))
         st.caption(plain(" · ".join(f"{k}: epoch {e}" for k, e in shown.items())))
         panels = list(dict.fromkeys(r["panel"] for r in sat))
-        st.vega_lite_chart(sat, F.saturation_spec(labels, panels))
+        st.vega_lite_chart(F.table(sat, F.SATURATION_TYPES), F.saturation_spec(labels, panels))
 
 
 def results(views) -> None:

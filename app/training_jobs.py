@@ -7,8 +7,11 @@ own interpreter and runs on its own core.
 How it works
 - One `Pool` per server process (`pool()`), shared by all sessions. At most `workers` jobs run at once
   (LSTMLAB_TRAIN_WORKERS, default os.cpu_count()); the others wait in one first-come queue, and each knows
-  its place in it (`JobView.position`). At most MAX_QUEUED wait; a session has one set of jobs at a time
-  (starting a new set stops and forgets its old one).
+  its place in it (`JobView.position`). At most MAX_QUEUED wait; a session has one set of at most MAX_JOBS jobs
+  at a time (starting a new set stops and forgets its old one, and the new set queues at the back).
+- The per-session budget: a job's time budget is capped by the server (LSTMLAB_TRAIN_MAX_SECONDS, 600 s), the
+  child ends itself when it is spent, and the pump stops a job that runs OVERRUN_SECONDS past it. Jobs run at
+  nice LSTMLAB_TRAIN_NICE (10): a core the server's sessions also want goes to the sessions.
 - A job is a process from the "forkserver" context: one helper process, started once, has imported torch
   and lstm_core's training code (FORKSERVER_PRELOAD), and forks a fresh child for each job, so a job starts
   in milliseconds instead of the second and a half a new interpreter needs to import torch; and unlike a
@@ -50,7 +53,15 @@ log = logging.getLogger(__name__)
 WORKERS = int(os.environ.get("LSTMLAB_TRAIN_WORKERS", "0")) or (os.cpu_count() or 1)
 HEARTBEAT_SECONDS = float(os.environ.get("LSTMLAB_TRAIN_HEARTBEAT_S", "15"))
 START_METHOD = os.environ.get("LSTMLAB_TRAIN_START", "forkserver")
-NICE = int(os.environ.get("LSTMLAB_TRAIN_NICE", "0"))  # > 0: training yields the CPU to the server's sessions
+# Training is batch work and a step on Explore is someone waiting: by default a job runs at nice 10, so on a core
+# the server also wants the server wins (on an idle core the job runs at full speed all the same). 0 turns it off.
+NICE = int(os.environ.get("LSTMLAB_TRAIN_NICE", "10"))
+# The server's own cap on a job's time budget, whatever a page asks (the Train page offers up to 600 s): with one
+# set of at most MAX_JOBS jobs per session at a time, a session can hold a place in the pool for at most this long
+# before the next in the queue gets it (a new set goes to the back of the queue).
+MAX_SECONDS = float(os.environ.get("LSTMLAB_TRAIN_MAX_SECONDS", "600"))
+MAX_JOBS = 3  # per session at a time: the Train page's three model slots
+OVERRUN_SECONDS = 30.0  # a job still running this long after its budget (its epoch's evaluation included) is stopped
 MAX_QUEUED = 100  # jobs waiting at once, over all sessions
 STOP_GRACE_SECONDS = 30.0  # after a stop, how long a child may take to send its result before it is terminated
 KEEP_SECONDS = 600.0  # a quiet session's finished jobs (results, checkpoints) are forgotten after this
@@ -89,6 +100,10 @@ if not getattr(spawn.get_preparation_data, "lstmlab", False):  # once, however o
 
 class QueueFull(RuntimeError):
     """The server's queue is full: the page says so and asks to try again later."""
+
+
+class TooManyJobs(ValueError):
+    """More than MAX_JOBS jobs in one set (the page never sends more)."""
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -183,8 +198,9 @@ class Pool:
     """Runs at most `workers` training processes at once; see the module's docstring."""
 
     def __init__(self, workers: int = WORKERS, heartbeat: float = HEARTBEAT_SECONDS, start_method: str = START_METHOD,
-                 nice: int = NICE, gate_probe: int = GATE_PROBE):
+                 nice: int = NICE, gate_probe: int = GATE_PROBE, max_seconds: float = MAX_SECONDS):
         self.workers, self.heartbeat, self.nice, self.gate_probe = max(1, workers), heartbeat, nice, gate_probe
+        self.max_seconds = max_seconds
         self.ctx = multiprocessing.get_context(start_method)
         self.lock = threading.Lock()
         self.jobs: dict[str, Job] = {}  # in submission order
@@ -198,7 +214,13 @@ class Pool:
     # -- what the page calls (each takes the lock briefly; none waits for a process)
 
     def submit(self, session: str, jobs: list[tuple[str, dict]]) -> list[str]:
-        """Queue (label, config) jobs for `session`, replacing its earlier ones (stopped if still active)."""
+        """Queue (label, config) jobs for `session`, replacing its earlier ones (stopped if still active). Each
+        config's time budget is cut to the server's cap (`max_seconds`); what the job's page shows is the config
+        kept here, so it says the budget the job really has."""
+        if len(jobs) > MAX_JOBS:
+            raise TooManyJobs(f"at most {MAX_JOBS} models train at once per session, not {len(jobs)}")
+        jobs = [(label, {**config, "max_seconds": min(float(config.get("max_seconds", self.max_seconds)),
+                                                        self.max_seconds)}) for label, config in jobs]
         now = time.monotonic()
         with self.lock:
             waiting = sum(j.state == "queued" and j.session != session for j in self.jobs.values())
@@ -378,6 +400,9 @@ class Pool:
             quiet = now - self.seen.get(job.session.split("/")[0], job.submitted)
             if job.state in ("queued", "starting", "running") and quiet > self.heartbeat:
                 self._stop(job, "the page was closed")
+            if (job.state == "running" and job.started is not None
+                    and now - job.started > job.config["max_seconds"] + OVERRUN_SECONDS):
+                self._stop(job, "past its time budget")  # the child checks its budget itself; this is the backstop
             if job.state == "stopping" and job.process is not None and now - job.stop_asked > STOP_GRACE_SECONDS:
                 if job.process.is_alive():
                     job.process.terminate()

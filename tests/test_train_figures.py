@@ -34,6 +34,17 @@ def test_curve_rows_hold_losses_metric_gap_and_forget_gate_per_epoch():
     assert rows[2]["model"] == "RNN" and rows[2]["forget"] is None  # no gate, no forget-gate curve
 
 
+def test_chart_tables_keep_every_row_and_value_with_fixed_column_types():
+    rnn = job("RNN", "rnn", [epoch(1, 3.0, 3.0), epoch(2, 2.0, float("nan"))])  # no forget gate at all
+    rows = F.curve_rows([rnn])
+    t = F.table(rows, F.CURVE_TYPES)
+    assert t.to_pylist() == rows  # what the chart gets is exactly the rows (None stays missing, not NaN or 0)
+    assert str(t.schema.field("forget").type) == "double" and str(t.schema.field("epoch").type) == "int64"
+    lstm = job("LSTM", "lstm", frames=[(2, stats("lstm", ("f", "i", "o"), 3, 0.25, 0.5))])
+    sat, _ = F.saturation_rows([lstm])
+    assert F.table(sat, F.SATURATION_TYPES).to_pylist() == sat and len(sat) == 9
+
+
 def test_curves_share_the_epoch_axis_and_draw_as_svg():
     spec = F.curves_spec(["LSTM", "GRU"], "accuracy", 0.125)
     assert spec["resolve"]["scale"]["x"] == "shared"

@@ -85,8 +85,13 @@ def test_a_job_trains_in_another_process_reports_each_epoch_and_returns_its_chec
 
 def test_stop_ends_a_running_job_and_keeps_its_best_epoch(pool):
     session = "s-stop"
-    pool.submit(session, [("GRU", config(model="gru", max_epochs=100_000, max_seconds=600, patience=100_000))])
+    (jid,) = pool.submit(session, [("GRU", config(model="gru", max_epochs=100_000, max_seconds=600,
+                                                  patience=100_000))])
     until(pool, session, lambda vs: len(vs[0].epochs) >= 3, "three epochs")
+    with pool.lock:
+        child = pool.jobs[jid].process.pid
+    assert pool.nice == training_jobs.NICE > 0  # the default: training yields a contended core to the sessions
+    assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + pool.nice)
     pool.stop(session)
     job = until(pool, session, lambda vs: not vs[0].active, "the stopped job ends")[0]
     assert job.state == "done" and job.stop_why == "Stop pressed"
@@ -161,6 +166,53 @@ def test_a_new_set_of_jobs_replaces_the_sessions_old_one(pool):
     until(pool, session, lambda vs: pool.counts()["stopping"] + pool.counts()["running"] == 0, "the old one ends")
 
 
+def test_the_server_caps_a_jobs_time_budget_whatever_the_page_asks():
+    capped = Pool(workers=1, heartbeat=60.0, max_seconds=2.0)
+    try:
+        session = "s-cap"
+        capped.submit(session, [("greedy", config(max_epochs=100_000, max_seconds=600, patience=100_000))])
+        assert capped.views(session)[0].config["max_seconds"] == 2.0  # what the page shows as the budget
+        job = until(capped, session, lambda vs: not vs[0].active, "the capped job ends")[0]
+        assert job.state == "done" and job.result["stop_reason"] == "time budget"
+        capped.submit(session, [("modest", config(max_seconds=1.5))])
+        assert capped.views(session)[0].config["max_seconds"] == 1.5  # a smaller budget is kept as asked
+        capped.stop(session)
+    finally:
+        capped.close()
+
+
+def test_a_session_gets_at_most_three_jobs_at_a_time(pool):
+    with pytest.raises(training_jobs.TooManyJobs, match="at most 3 models"):
+        pool.submit("s-greedy", [(f"m{k}", config()) for k in range(4)])
+    assert pool.views("s-greedy") == []  # nothing was queued
+
+
+def test_the_pump_stops_a_job_running_past_its_budget():
+    # The child ends itself when its budget is spent; if it does not (an epoch far longer than the budget, a bug),
+    # the server stops it. A job as the pump sees it, started long ago; nothing else in this pool runs.
+    p = Pool(workers=1, heartbeat=1e9, max_seconds=5.0)
+    try:
+        with p.lock:
+            job = training_jobs.Job("j-late", "s-late", "late", config(max_seconds=5.0), time.monotonic(),
+                                    state="running", event=p.ctx.Event())
+            job.started = time.monotonic() - (5.0 + training_jobs.OVERRUN_SECONDS + 1)
+            p.jobs[job.id] = job
+            on_time = training_jobs.Job("j-fine", "s-fine", "fine", config(max_seconds=5.0), time.monotonic(),
+                                        state="running", event=p.ctx.Event())
+            on_time.started = time.monotonic() - 5.0  # at its budget, inside the overrun allowance
+            p.jobs[on_time.id] = on_time
+            p.touch("s-late")
+            p.touch("s-fine")
+            p._housekeeping()
+            assert job.state == "stopping" and job.stop_why == "past its time budget" and job.event.is_set()
+            assert on_time.state == "running" and not on_time.event.is_set()
+            p.jobs.clear()
+    finally:
+        p.close()
+
+
 def test_worker_count_and_heartbeat_come_from_the_environment():
     assert training_jobs.WORKERS == (int(os.environ.get("LSTMLAB_TRAIN_WORKERS", "0")) or os.cpu_count())
     assert training_jobs.HEARTBEAT_SECONDS == float(os.environ.get("LSTMLAB_TRAIN_HEARTBEAT_S", "15"))
+    assert training_jobs.MAX_SECONDS == float(os.environ.get("LSTMLAB_TRAIN_MAX_SECONDS", "600"))
+    assert training_jobs.NICE == int(os.environ.get("LSTMLAB_TRAIN_NICE", "10"))

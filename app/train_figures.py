@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 
 import numpy as np
-import pyarrow as pa
 
 import lstm_core
 from lstm_core.gate_stats import CLOSED, OPEN
@@ -43,9 +42,10 @@ def drawn(epochs: tuple) -> list:
 
 
 CURVES = ("val_loss", "train_loss", "metric", "gap", "forget")  # a row's numbers, one column each
-CURVE_TYPES = pa.schema([("model", pa.string()), ("epoch", pa.int64()), *((c, pa.float64()) for c in CURVES)])
-SATURATION_TYPES = pa.schema([("model", pa.string()), ("panel", pa.string()), ("unit", pa.int64()),
-                              ("closed", pa.float64()), ("open", pa.float64()), ("epoch", pa.int64())])
+# Column types by pyarrow's names (pyarrow is imported when a table is made: not on every page's first run)
+CURVE_TYPES = (("model", "string"), ("epoch", "int64"), *((c, "float64") for c in CURVES))
+SATURATION_TYPES = (("model", "string"), ("panel", "string"), ("unit", "int64"), ("closed", "float64"),
+                    ("open", "float64"), ("epoch", "int64"))
 
 
 def curve_rows(jobs) -> list[dict]:
@@ -61,12 +61,14 @@ def curve_rows(jobs) -> list[dict]:
     return rows
 
 
-def table(rows: list[dict], schema: pa.Schema) -> pa.Table:
+def table(rows: list[dict], types: tuple):
     """Chart rows as an Arrow table with fixed column types. Streamlit sends an Arrow table as it is; a list of
     dicts it first makes into a pandas DataFrame, about 1 ms per chart, which was most of the live fragment's
     server time on every poll (py-spy, benchmarks/class_load.py --with-training). Fixed types also keep a column
     that is still all None (the forget gate of an RNN) a float column."""
-    return pa.Table.from_pylist(rows, schema=schema)
+    import pyarrow as pa  # start-up time: the Explore page's first run never needs it
+
+    return pa.Table.from_pylist(rows, schema=pa.schema([(name, getattr(pa, t)()) for name, t in types]))
 
 
 def _finite(v) -> bool:

@@ -13,6 +13,7 @@ from .figures import ONE_ROW, _chart
 COLOURS = {"LSTM": "#0072b2", "GRU": "#009e73", "vanilla RNN": "#d55e00"}
 FLOOR = 1e-30  # a log scale cannot show 0: smaller values are drawn at a floor (the tooltip is exact)
 SPAN = 1e-15  # ... and so are values below this fraction of a chart's largest: 15 decades are plenty to read
+MAX_POINTS = 500  # points drawn per line at most (every k-th, and the last)
 
 
 def colour(name: str) -> str:
@@ -28,12 +29,20 @@ def _legend(field: str, names: list) -> dict:
 def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: tuple = (),
           marker: int | None = None, height: int = 260) -> dict:
     """One line per curve: curves {name: (xs, ys)}. `dashed` names are drawn dashed (e.g. a path of the
-    gradient); `marker` draws a grey rule at that x (e.g. the nudged step)."""
+    gradient); `marker` draws a grey rule at that x (e.g. the nudged step). A curve longer than MAX_POINTS is
+    drawn at every k-th point and its last (the x axis's title says so): the browser's Vega work grows with the
+    points, and a few hundred per line fill the chart's width."""
     rows, names = [], list(curves)
     top = max((float(np.nanmax(ys)) for _, ys in curves.values() if np.isfinite(ys).any()), default=1.0)
     floor = max(FLOOR, top * SPAN)
+    k = max(1, -(-max((len(ys) for _, ys in curves.values()), default=1) // MAX_POINTS))
+    if k > 1:
+        x_title = f"{x_title} (1 point in {k} drawn)"
     for name, (xs, ys) in curves.items():
-        for x, y in zip(np.asarray(xs).tolist(), np.asarray(ys, np.float64).tolist(), strict=True):
+        n = len(ys)
+        keep = [i for i in range(n) if i % k == 0 or i == n - 1] if k > 1 else range(n)
+        xs, ys = np.asarray(xs)[keep], np.asarray(ys, np.float64)[keep]
+        for x, y in zip(xs.tolist(), ys.tolist(), strict=True):
             if np.isfinite(y):
                 rows.append({"x": x, "y": max(y, floor) if log else y, "value": y, "series": name})
     y_enc = {"field": "y", "type": "quantitative", "title": y_title}

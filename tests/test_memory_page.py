@@ -314,3 +314,17 @@ def test_the_memory_page_imports_no_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_a_long_curve_is_drawn_at_every_kth_point_with_its_exact_values_and_its_last():
+    xs = np.arange(1000)
+    ys = np.exp(-xs / 100.0)
+    spec = memory_views.lines({"LSTM": (xs, ys), "vanilla RNN": (xs, 2 * ys)}, "step t", "change", log=True)
+    drawn = rows(spec)
+    for name, scale in (("LSTM", 1.0), ("vanilla RNN", 2.0)):
+        got = {r["x"]: r["value"] for r in drawn if r["series"] == name}
+        assert sorted(got) == [*range(0, 1000, 2), 999]  # every 2nd step (1,000 > MAX_POINTS) and the last
+        assert all(v == scale * np.exp(-x / 100.0) for x, v in got.items())
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "step t (1 point in 2 drawn)"
+    short = memory_views.lines({"LSTM": (xs[:100], ys[:100])}, "step t", "change")
+    assert len(rows(short)) == 100 and short["layer"][0]["encoding"]["x"]["title"] == "step t"

@@ -126,7 +126,9 @@ def histogram(values: dict, title: str, log: bool = True) -> dict:
 
 
 def recall_bars(results: dict, goal: float = 0.9) -> dict:
-    """Held-out R² of reading each delayed symbol off the state, grouped by symbol, one bar per model and state:
+    """Held-out R² of reading each delayed symbol off the state, grouped by symbol, one bar per model and state
+    (the y title is short: a title longer than the plot's height makes Vega-Lite shrink the plot to a sliver;
+    the page's caption says what 1 and 0 mean):
     results {series: {"r2": (k,), "accuracy": (k,), "r2_all", "accuracy_all", "lags": (k,), "steps": (k,)}}. A
     dashed rule marks `goal`."""
     rows, names = [], list(results)
@@ -142,8 +144,7 @@ def recall_bars(results: dict, goal: float = 0.9) -> dict:
     bars = {"data": {"values": rows}, "mark": {"type": "bar"}, "encoding": {
         "x": {"field": "symbol", "type": "nominal", "sort": order, "title": None, "axis": {"labelAngle": 0}},
         "xOffset": {"field": "series", "type": "nominal", "sort": names},
-        "y": {"field": "r2", "type": "quantitative", "title": "held-out R² (1: read exactly; 0: no better than "
-              "the base rates)", "scale": {"domainMax": 1}},
+        "y": {"field": "r2", "type": "quantitative", "title": "held-out R² of the symbol", "scale": {"domainMax": 1}},
         "color": _legend("series", names),
         "tooltip": [{"field": "series", "type": "nominal"}, {"field": "symbol", "type": "nominal"},
                     {"field": "r2", "type": "quantitative", "format": ".3f", "title": "R²"},

@@ -37,5 +37,5 @@ pages = [
 ]
 page = st.navigation(pages)
 if page.url_path != "train":
-    train_view.keep_alive()  # a session's trainings go on while it looks at another page
+    train_view.keep_alive(page.url_path)  # a session's trainings go on while it looks at another page
 page.run()

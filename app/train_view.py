@@ -289,7 +289,7 @@ def live(session: str, active: bool) -> None:
 
 
 @st.fragment(run_every=KEEP_ALIVE_SECONDS)
-def _keep_alive(session: str) -> None:
+def _keep_alive(session: str, here: str) -> None:
     pool = training_jobs.existing()
     if pool is None:
         return
@@ -299,15 +299,16 @@ def _keep_alive(session: str) -> None:
         st.caption(plain(f"Training {n} model(s): it goes on while you look around."))
         st.page_link(TRAIN, label=plain("Back to Train"), icon=":material/model_training:")
     n = sum(v.active for v in pool.views(session + SWEEP_SUFFIX))
-    if n:
+    if n and here != "memory":  # on the Memory page, the sweep's own section shows them
         st.caption(plain(f"Rerunning the delay sweep: {n} model(s) train while you look around."))
         st.page_link(MEMORY, label=plain("Back to Memory"), icon=":material/memory:")
 
 
-def keep_alive() -> None:
-    """On pages other than Train: keep the session's trainings alive (the pool stops a quiet session's jobs)."""
+def keep_alive(here: str = "") -> None:
+    """On pages other than Train (`here`: the page's url path): keep the session's trainings alive (the pool
+    stops a quiet session's jobs), with a link back to the page that started them."""
     pool = training_jobs.existing()
     session = session_id()
     if pool is not None and (pool.has_active(session) or pool.has_active(session + SWEEP_SUFFIX)):
         with st.sidebar:
-            _keep_alive(session)
+            _keep_alive(session, here)

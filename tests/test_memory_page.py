@@ -271,6 +271,8 @@ def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
     while not any("best validation accuracy" in unescape(p.proto.text) for p in at.get("progress")):
         assert time.monotonic() < end, [p.proto.text for p in at.get("progress")]
         at.run()
+    links = [e.proto.label for e in at.get("page_link")]
+    assert not any("Back to Memory" in unescape(label) for label in links), links  # we are on Memory
     at.button(key="sweep_stop").click().run()
     while any(b.label.startswith("■ Stop") for b in at.button):
         assert time.monotonic() < end, [p.proto.text for p in at.get("progress")]

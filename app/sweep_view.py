@@ -66,30 +66,6 @@ def _steps(n: int | None) -> str:
     return "unlimited" if n is None else f"{n:,}"
 
 
-def _status(views) -> None:
-    for v in views:
-        c1, c2 = st.columns([2, 3], vertical_alignment="center")
-        c1.markdown(plain(v.label))
-        n, epochs = len(v.epochs), v.config["max_epochs"]
-        best = f" · best validation accuracy {max(r['val_metric'] for r in v.epochs):.3f}" if v.epochs else ""
-        if v.state == "queued":
-            text, frac = f"waiting: number {v.position} in the server's queue", 0.0
-        elif v.state in ("starting", "running", "stopping"):
-            frac = min(1.0, max(n / epochs, v.elapsed / v.config["max_seconds"]))
-            text = f"epoch {n} of at most {epochs} · {v.elapsed:.0f} s{best}"
-            if v.state == "stopping":
-                text = f"stopping ({v.stop_why}): keeping the best epoch · {text}"
-        elif v.state == "done":
-            r = v.result
-            frac, text = 1.0, (f"{r['stop_reason']} after {r['metrics']['epochs']} epochs, {r['seconds']:.1f} s · "
-                               f"validation accuracy {r['metrics']['val_metric']:.3f}")
-        elif v.state == "cancelled":
-            frac, text = 0.0, f"not started ({v.stop_why})"
-        else:
-            frac, text = 0.0, f"failed: {v.error}"
-        c2.progress(frac, text=plain(text, limit=600))
-
-
 def section() -> None:
     """The "Delay sweep" section: the chart, the words, and the rerun control with its live progress."""
     st.markdown("##### Delay sweep: how long a delay each model bridges before it falls to chance")
@@ -163,6 +139,6 @@ def _live(shipped, p0, delay: int, seed: int, epochs: int) -> None:
             st.rerun()  # a full run starts this fragment's timer
         if running != active:
             st.rerun()  # all done: a full run stops the timer
-        _status(views)
+        train_view.status(views)  # one progress row per model, as on the Train page
 
     fragment()

@@ -967,17 +967,24 @@ def _classes(Ytr: np.ndarray) -> np.ndarray:
     return np.flatnonzero(Ytr.sum(axis=0) > 0)
 
 
+def _class_problem(Xtr, Ytr, Xte) -> tuple:
+    """What the class probes share: the states standardised on the training rows (A train, B test), the
+    classes seen in training (`cols`) and their targets `Yc`, and the (test, all classes) probabilities to fill
+    (a class never seen gets 0; with one class seen it already has probability 1)."""
+    mx, sx = Xtr.mean(axis=0), Xtr.std(axis=0) + 1e-8
+    cols = _classes(Ytr)
+    out = np.zeros((len(Xte), Ytr.shape[1]))
+    if len(cols) == 1:
+        out[:, cols] = 1.0
+    return (Xtr - mx) / sx, (Xte - mx) / sx, cols, Ytr[:, cols], out
+
+
 def _logistic(Xtr, Ytr, Xte, seed: int, alpha: float | None = None) -> np.ndarray:
     """Class probabilities of a multinomial logistic (softmax) probe on standardised states. alpha None: the
     L2 strength is the one of LOGISTIC_ALPHAS with the lowest cross-entropy on a seeded fifth of the training
     rows, then the probe is refitted on all of them."""
-    mx, sx = Xtr.mean(axis=0), Xtr.std(axis=0) + 1e-8
-    A, B = (Xtr - mx) / sx, (Xte - mx) / sx
-    cols = _classes(Ytr)
-    Yc = Ytr[:, cols]
-    out = np.zeros((len(Xte), Ytr.shape[1]))
-    if len(cols) == 1:
-        out[:, cols] = 1.0
+    A, B, cols, Yc, out = _class_problem(Xtr, Ytr, Xte)
+    if len(cols) == 1:  # one class seen in training: it is certain
         return out
     start = None
     if alpha is None:  # from the strongest penalty down, each fit starting from the last one's optimum
@@ -1001,13 +1008,8 @@ def _softmax_mlp(Xtr, Ytr, Xte, seed: int, hidden: int = 64, steps: int = 2000, 
     by full-batch Adam on standardised states, numpy, seeded: for each weight decay of `decays` it trains on
     four fifths of the training rows and keeps the weights with the lowest cross-entropy on the other fifth
     (checked every 10 steps, stopping `patience` steps after the best); the decay whose best is lowest wins."""
-    mx, sx = Xtr.mean(axis=0), Xtr.std(axis=0) + 1e-8
-    A, B = (Xtr - mx) / sx, (Xte - mx) / sx
-    cols = _classes(Ytr)
-    Yc = Ytr[:, cols]
-    out = np.zeros((len(Xte), Ytr.shape[1]))
-    if len(cols) == 1:
-        out[:, cols] = 1.0
+    A, B, cols, Yc, out = _class_problem(Xtr, Ytr, Xte)
+    if len(cols) == 1:  # one class seen in training: it is certain
         return out
     fit, val = _validation_split(len(A), seed)
     X, Y = A[fit], Yc[fit]

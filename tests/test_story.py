@@ -4,7 +4,6 @@ forwards of the shipped models and hand calculations, and on the page (AppTest).
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from app import story
 from lstm_core.analysis import FELT, MemorySpan, memory_span
 from lstm_core.outcome import outcome
 from tests.test_app import example_input, unescape
+from tests.test_memory_page import charts
 
 ROOT = Path(__file__).resolve().parents[1]
 MODELS = ROOT / "assets" / "models"
@@ -208,26 +208,14 @@ def test_a_forecast_is_drawn_against_the_truth():
     assert [r["step"] for r in rows if r["series"] == "input"][-1] == 0
 
 
-def _vega_charts(at) -> list[dict]:
-    def walk(node, out):
-        children = getattr(node, "children", None)
-        for c in (children.values() if isinstance(children, dict) else children or []):
-            out.append(c)
-            walk(c, out)
-        return out
-
-    return [json.loads(e.proto.spec) for e in walk(at._tree, [])
-            if type(e).__name__ == "UnknownElement" and e.type == "vega_lite_chart"]
-
-
 def test_the_memory_chart_comes_after_the_first_screen_and_draws_the_nudge_torch_computes():
     at = AppTest.from_file(APP, default_timeout=60).run()  # the first screen: the shipped adding models
     assert not at.exception
-    assert not _vega_charts(at)  # its place only, until the browser says the trace view has drawn
+    assert not charts(at)  # its place only, until the browser says the trace view has drawn
     assert any(c.value == "Drawing the chart…" for c in at.caption)
     at.session_state["_memory_ready"] = True  # what the step follower's call sets (app/sections.py memory)
     at.run()
-    [spec] = _vega_charts(at)
+    [spec] = charts(at)
     main, rnn = shipped("adding"), shipped("adding", "rnn")
     x = example_input("adding", main)
     s = int(np.flatnonzero(example("adding", main).marks[0])[0])

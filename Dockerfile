@@ -7,7 +7,11 @@
 # One container is one Streamlit process (one Python interpreter: about one core's worth of work). For
 # more, run several containers behind a proxy with session affinity: deploy/run_replicas.sh shows the
 # nginx configuration.
-FROM python:3.11-slim
+#
+# BASE_IMAGE: any image with Python 3.11 and its venv module at `python3`; the default is Docker Hub's.
+# deploy/build_offline.sh passes a Debian bookworm made locally, for machines without Docker Hub.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -15,6 +19,11 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 
 WORKDIR /app
+
+# The app's packages go into a virtual environment, never into the base image's Python (a Debian
+# python3 refuses pip installs there, PEP 668); `python` and `pip` below are the environment's.
+RUN python3 -m venv /opt/venv
+ENV PATH=/opt/venv/bin:$PATH
 
 # torch first, from PyTorch's CPU-only index: PyPI's Linux wheel of the same version pulls several GB of
 # CUDA libraries. Then the rest from PyPI; the installed 2.13.0+cpu satisfies requirements.txt's

@@ -2,9 +2,10 @@
 
 Every cell runs its kind's loop over time (registry.py names it; loops.py runs the compiled loop of
 kernels.py, or its numpy twin on a fresh install), which computes and keeps every gate and state as it
-goes; the input projections x_t W_ih^T for all t come first, in one matrix product. At B = 1 this is as
-fast as torch's fused forward, which keeps nothing but h (benchmarks/trace_speed.py). Sequences of a
-batch are independent and are split between threads. Nothing here needs torch: models are numpy
+goes (a GRU's or an RNN's input projections x_t W_ih^T for all t first, in one matrix product; an LSTM's
+loop computes them step by step, where it reads them). At B = 1 this is as fast as torch's fused forward,
+which keeps nothing but h (benchmarks/trace_speed.py). Sequences of a batch are independent and are split
+between threads. Nothing here needs torch: models are numpy
 `Network`s (network.py; bridge.from_torch converts a torch layer).
 
 Steps past a sequence's length (see `lengths`) hold NaN in every quantity; `Trace.mask` says which

@@ -35,15 +35,19 @@ PATHS = [pytest.param(0, id="rows-of-four"),
 def test_the_numpy_twins_give_the_compiled_loops_numbers_bit_for_bit(variant, H, gemm):
     """On either path of the recurrent product (the twin calls the same gemm in the same pieces)."""
     rng = np.random.default_rng(H)
-    B, T = 3, 30
-    z0 = rng.standard_normal((B, T, 4 * H)).astype(np.float32)
+    B, T, F = 3, 30, 7  # F = 7: the input product, four features at a time, has a tail
+    x = rng.standard_normal((B, T, F)).astype(np.float32)
+    w_ih, bias = rng.standard_normal((F, 4 * H)).astype(np.float32), rng.standard_normal(4 * H).astype(np.float32)
     w = (rng.standard_normal((H, 4 * H)) * 0.4).astype(np.float32)
     peep = rng.standard_normal((3, H)).astype(np.float32)
     h0, c0 = rng.standard_normal((2, B, H)).astype(np.float32)
     runs = []
     for loop in (kernels.lstm_loop, loops.lstm_loop_numpy):
-        z, s, c, h = z0.copy(), np.empty_like(z0), np.empty((B, T, H), np.float32), np.empty((B, T, H), np.float32)
-        loop(z, w, peep, h0, c0, kernels.VARIANT_CODES[variant], gemm, s, c, h)
+        z, s = np.full((T, B, 4 * H), np.nan, np.float32), np.full((T, B, 4 * H), np.nan, np.float32)
+        c, h = np.full((T, B, H), np.nan, np.float32), np.full((T, B, H), np.nan, np.float32)
+        for b0, b1 in ((0, 1), (1, B)):  # a batch in two parts, as two threads run it
+            loop(x, w_ih, bias, w, peep, h0, c0, kernels.VARIANT_CODES[variant], gemm, b0, b1, z, s, c, h)
+        assert not np.isnan(z).any() and not np.isnan(h).any()  # the parts fill every sequence
         runs.append((z, s, c, h))
     for compiled, twin in zip(*runs, strict=True):
         np.testing.assert_array_equal(twin, compiled)

@@ -136,6 +136,24 @@ def test_trace_arrays_are_read_only():
         tr["h"][0, 0] = 1.0
 
 
+def test_an_lstm_traces_buffer_is_reused_only_once_nothing_holds_any_of_its_arrays():
+    """The buffer is recycled (loops._buffer), never while one view of a trace, a single gate, is alive."""
+    net = lstm_core.from_torch(lstm_core.make_cell("lstm", 2, 8, seed=0))
+    x, y = np.random.default_rng(0).standard_normal((2, 5, 40, 2)).astype(np.float32)
+    first = trace(net, x)
+    f, f_values = first["f"], first["f"].copy()
+    del first  # the forget gate alone still holds the buffer
+    second = trace(net, y)
+    np.testing.assert_array_equal(f, f_values)
+    assert not any(np.shares_memory(f, a) for a in second.values())
+    where, h_values = second["h"].__array_interface__["data"][0], second["h"].copy()
+    del second  # nothing holds its buffer now: the next trace of this size fills it again
+    third = trace(net, y)
+    assert third["h"].__array_interface__["data"][0] == where
+    np.testing.assert_array_equal(third["h"], h_values)
+    np.testing.assert_array_equal(f, f_values)
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
 def test_npz_round_trip_keeps_every_array_and_the_metadata(tmp_path, kind):
     m = lstm_core.make_cell(kind, 2, 3, seed=1)

@@ -93,7 +93,11 @@ def add_product(c: np.ndarray, a: np.ndarray, b: np.ndarray) -> None:
     N = b.shape[1]
     rows, cols = blocks(M, N, K)
     item = c.itemsize
-    lda, ldb, ldc = a.strides[0] // item, b.strides[0] // item, c.strides[0] // item
+
+    def ld(arr):  # a one-row array's row stride is arbitrary in numpy ((1, 3) may have strides (4, 4)); BLAS
+        return arr.strides[0] // item if arr.shape[0] > 1 else max(1, arr.shape[1])  # refuses ld < columns
+
+    lda, ldb, ldc = ld(a), ld(b), ld(c)
     pa, pb, pc = a.ctypes.data, b.ctypes.data, c.ctypes.data
     for i in range(0, M, rows):
         m = min(rows, M - i)

@@ -27,6 +27,37 @@ def test_numpy_wheels_bundled_openblas_is_found():
 
 
 @needs_gemm
+def test_add_product_of_one_row_arrays_whatever_numpy_says_their_row_stride_is():
+    """A (1, N) array may carry any row stride ((1, 3) with strides (4, 4)): BLAS then refused the call
+    ("parameter number 8 had an illegal value") and left c as it was. A one-unit GRU's W_hh^T is such an array;
+    its batch of four traced 0.04 away from torch on the numpy twin."""
+    b = np.ascontiguousarray(np.array([[1.0], [2.0], [3.0]], np.float32).T)  # (1, 3), strides (4, 4)
+    a = np.array([[2.0], [-1.0]], np.float32)
+    assert b.strides[0] < 3 * b.itemsize
+    c = np.ones((2, 3), np.float32)
+    blas.add_product(c, a, b)
+    np.testing.assert_array_equal(c, 1 + a @ b)
+    row = np.ascontiguousarray(np.array([[4.0, 5.0]], np.float32).T).T  # (1, 2) strides (4, 4) as a, K = 2
+    c = np.zeros((1, 3), np.float32)
+    blas.add_product(c, row, np.ones((2, 3), np.float32))
+    np.testing.assert_array_equal(c, [[9.0, 9.0, 9.0]])
+
+
+@pytest.mark.parametrize("path", ["twin", "compiled"])
+def test_a_one_unit_gru_batch_on_the_gemm_path_equals_torch(path, monkeypatch):
+    torch.manual_seed(0)
+    m = torch.nn.GRU(1, 1, batch_first=True)
+    x = torch.randn(4, 2, 1, generator=torch.Generator().manual_seed(0))
+    if path == "twin":
+        monkeypatch.setattr(loops, "loop", lambda kind, work: loops.TWINS[kind])
+    else:
+        loops.prepare(("gru",))
+    with torch.no_grad():
+        want = m(x)[0].numpy()
+    np.testing.assert_allclose(trace(lstm_core.from_torch(m), x)["h"], want, rtol=0, atol=1e-6)
+
+
+@needs_gemm
 @pytest.mark.parametrize("K, N", [(128, 512), (64, 256), (5, 15), (300, 1200)])  # the last: cut into columns
 def test_add_product_is_a_product_and_each_row_is_independent_of_the_others(K, N):
     rng = np.random.default_rng(K)

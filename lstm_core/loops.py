@@ -166,19 +166,23 @@ def gemm_for(B: int) -> int:
 
 _SPARE: list = [None]  # the buffer _buffer handed out last
 _SPARE_LOCK = threading.Lock()
+SPARE_MAX_BYTES = 128 * 2**20  # a larger buffer (a 100,000-step page's trace: 256 MB) is not kept for reuse
 
 
 def _buffer(n: int) -> np.ndarray:
     """n uninitialised float32 numbers: the buffer handed out last, once nothing holds it any more (CPython's
     reference count says so) and when it is at most twice as large, else a new one. The kernel zeroes every
     fresh page as it is first touched: 10 of the 40 ms of a B=32, T=500, H=128 LSTM trace, which torch,
-    whose smaller buffers glibc recycles, does not pay. A process keeps one idle buffer at most."""
+    whose smaller buffers glibc recycles, does not pay. A process keeps one idle buffer at most, of at most
+    SPARE_MAX_BYTES (a server holds it for good)."""
     with _SPARE_LOCK:
         spare = _SPARE[0]
         if spare is not None and n <= spare.size <= 2 * n and sys.getrefcount(spare) == 3:  # _SPARE, spare, argument
             return spare[:n]
-        _SPARE[0] = _empty(n)
-        return _SPARE[0]
+        fresh = _empty(n)
+        if fresh.nbytes <= SPARE_MAX_BYTES:
+            _SPARE[0] = fresh
+        return fresh
 
 
 def _time_major(B: int, T: int, *widths: int) -> list:

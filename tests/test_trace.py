@@ -154,6 +154,19 @@ def test_an_lstm_traces_buffer_is_reused_only_once_nothing_holds_any_of_its_arra
     np.testing.assert_array_equal(f, f_values)
 
 
+def test_a_buffer_larger_than_the_cap_is_not_kept_for_reuse(monkeypatch):
+    from lstm_core import loops
+
+    net = lstm_core.from_torch(lstm_core.make_cell("lstm", 2, 8, seed=0))
+    x = np.random.default_rng(0).standard_normal((5, 40, 2)).astype(np.float32)
+    small = trace(net, x[:, :10])
+    kept = loops._SPARE[0]
+    assert np.shares_memory(kept, small["h"])
+    monkeypatch.setattr(loops, "SPARE_MAX_BYTES", kept.nbytes)  # the 40-step trace's buffer is larger
+    big = trace(net, x)
+    assert loops._SPARE[0] is kept and not np.shares_memory(kept, big["h"])
+
+
 @pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
 def test_npz_round_trip_keeps_every_array_and_the_metadata(tmp_path, kind):
     m = lstm_core.make_cell(kind, 2, 3, seed=1)

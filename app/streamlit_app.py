@@ -16,14 +16,16 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 import streamlit as st  # noqa: E402
 
+from app import components, train_view  # noqa: E402
 from app import state as S  # noqa: E402
-from app import train_view  # noqa: E402
 from lstm_core import loops  # noqa: E402
 
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
 # Our one stylesheet (a constant: no user string is ever part of it). Streamlit's default top padding is
 # ~6rem (the toolbar needs 3.75rem); the first screen needs that room for the answers and the memory panels.
-st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.75rem;}</style>")
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.75rem;} .st-key-lstmlab_runtime {display: none;}"
+        "</style>")
+components.load_runtime()
 S.init()  # every page has the session-state schema (and the link's values) before it draws
 # The page scripts live in app/screens/, not app/pages/: Streamlit treats a pages/ folder beside the entry
 # script as its older automatic navigation, and a link straight to /memory would then run that page alone,

@@ -81,8 +81,20 @@ def _finite(values: np.ndarray) -> np.ndarray:
     return values if finite.all() else values[finite]
 
 
+def _bounds(values: np.ndarray) -> tuple[float, float] | None:
+    """(min, max) when every value is finite (two reductions, no temporary array), else None."""
+    values = np.asarray(values)
+    if not values.size:
+        return None
+    lo, hi = float(values.min()), float(values.max())  # a NaN anywhere makes both NaN
+    return (lo, hi) if np.isfinite(lo) and np.isfinite(hi) else None
+
+
 def beyond(values: np.ndarray, vmin: float, vmax: float) -> tuple[float, float]:
     """(share below vmin, share above vmax) of the finite values; (0, 0) when there are none."""
+    b = _bounds(values)
+    if b is not None and vmin <= b[0] and b[1] <= vmax:  # the common case, gates above all: nothing to count
+        return 0.0, 0.0
     finite = _finite(values)
     if not finite.size:
         return 0.0, 0.0
@@ -91,8 +103,11 @@ def beyond(values: np.ndarray, vmin: float, vmax: float) -> tuple[float, float]:
 
 def full_limit(values: np.ndarray) -> float:
     """The largest |value| (1 if there is no nonzero finite value): the full symmetric range."""
-    finite = _finite(values)
-    m = float(max(finite.max(), -finite.min())) if finite.size else 0.0
+    b = _bounds(values)
+    if b is None:
+        finite = _finite(values)
+        b = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 0.0)
+    m = max(b[1], -b[0])
     return m if m > 0 else 1.0
 
 

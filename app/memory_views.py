@@ -62,53 +62,61 @@ def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: t
     return _chart(layers, height)
 
 
+# The two charts below have one panel per gate or model. Each panel carries its own rows: a chart whose data sits at
+# the top of its spec (as a facet's must) makes Streamlit turn the rows into an Arrow table, which imports pandas
+# and pyarrow (0.7 s of the Memory page's first visit on a fresh server) and sends the same numbers twice.
+PANEL_TITLE = {"fontSize": 15, "fontWeight": "normal"}
+AXES = {"axis": {"labelFontSize": 13, "titleFontSize": 14}}
+
+
 def saturation(points: dict) -> dict:
     """Gate saturation per unit (Karpathy et al. 2015): points {(model, gate): (below (H,), above (H,))}; x the
     share of steps a unit's gate is below 0.1, y above 0.9, one panel per gate."""
-    rows = [{"below": float(b), "above": float(a), "unit": int(j), "model": m, "gate": g}
-            for (m, g), (lo, hi) in points.items() for j, (b, a) in enumerate(zip(lo, hi, strict=True))]
     names = list(dict.fromkeys(m for m, _ in points))
-    spec = {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": rows},
-            "facet": {"column": {"field": "gate", "type": "nominal", "title": None,
-                                 "header": {"labelFontSize": 15}}},
-            "spec": {"width": 220, "height": 220, "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.8},
-                     "encoding": {
-                         "x": {"field": "below", "type": "quantitative", "scale": {"domain": [0, 1]},
-                               "title": "share of steps < 0.1 (closed)"},
-                         "y": {"field": "above", "type": "quantitative", "scale": {"domain": [0, 1]},
-                               "title": "share of steps > 0.9 (open)"},
-                         "color": _legend("model", names),
-                         "shape": {"field": "model", "type": "nominal", "legend": None},
-                         "tooltip": [{"field": "model"}, {"field": "gate"}, {"field": "unit"},
-                                     {"field": "below", "format": ".2f"}, {"field": "above", "format": ".2f"}]}},
-            "config": {"axis": {"labelFontSize": 13, "titleFontSize": 14}}}
-    return spec
+    panels = {}
+    for (m, g), (lo, hi) in points.items():
+        panels.setdefault(g, []).extend({"below": float(b), "above": float(a), "unit": int(j), "model": m, "gate": g}
+                                        for j, (b, a) in enumerate(zip(lo, hi, strict=True)))
+    encoding = {
+        "x": {"field": "below", "type": "quantitative", "scale": {"domain": [0, 1]},
+              "title": "share of steps < 0.1 (closed)"},
+        "y": {"field": "above", "type": "quantitative", "scale": {"domain": [0, 1]},
+              "title": "share of steps > 0.9 (open)"},
+        "color": _legend("model", names),
+        "shape": {"field": "model", "type": "nominal", "legend": None},
+        "tooltip": [{"field": "model"}, {"field": "gate"}, {"field": "unit"},
+                    {"field": "below", "format": ".2f"}, {"field": "above", "format": ".2f"}]}
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "hconcat": [{"title": {"text": g, **PANEL_TITLE}, "width": 220, "height": 220, "data": {"values": rows},
+                         "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.8}, "encoding": encoding}
+                        for g, rows in panels.items()],
+            "resolve": {"scale": {"color": "shared", "shape": "shared"}}, "config": AXES}
 
 
 def trajectory(points: dict, marks: tuple = ()) -> dict:
     """A 2-D PCA of the states, coloured by time: points {model: (T, 2)}; marked steps drawn large."""
-    rows = []
-    for name, p in points.items():
-        rows += [{"pc1": float(a), "pc2": float(b), "t": t, "model": name, "marked": t in marks}
-                 for t, (a, b) in enumerate(np.asarray(p))]
-    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json", "data": {"values": rows},
-            "facet": {"column": {"field": "model", "type": "nominal", "title": None, "header": {"labelFontSize": 15}}},
-            "spec": {"width": 260, "height": 240, "layer": [
-                {"mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1},
-                 "encoding": {"x": {"field": "pc1", "type": "quantitative", "title": "1st principal component"},
-                              "y": {"field": "pc2", "type": "quantitative", "title": "2nd principal component"},
-                              "order": {"field": "t"}}},
-                {"mark": {"type": "point", "filled": True},
-                 "encoding": {"x": {"field": "pc1", "type": "quantitative"},
-                              "y": {"field": "pc2", "type": "quantitative"},
-                              "color": {"field": "t", "type": "quantitative", "title": "step t",
-                                        "scale": {"scheme": "viridis"}},
-                              "size": {"field": "marked", "type": "nominal", "legend": None,
-                                       "scale": {"domain": [False, True], "range": [30, 220]}},
-                              "tooltip": [{"field": "t", "title": "step"}, {"field": "pc1", "format": ".3f"},
-                                          {"field": "pc2", "format": ".3f"}]}}]},
-            "resolve": {"scale": {"x": "independent", "y": "independent"}},
-            "config": {"axis": {"labelFontSize": 13, "titleFontSize": 14}}}
+    def panel(name, p):
+        rows = [{"pc1": float(a), "pc2": float(b), "t": t, "model": name, "marked": t in marks}
+                for t, (a, b) in enumerate(np.asarray(p))]
+        return {"title": {"text": name, **PANEL_TITLE}, "width": 260, "height": 240, "data": {"values": rows},
+                "layer": [
+            {"mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1},
+             "encoding": {"x": {"field": "pc1", "type": "quantitative", "title": "1st principal component"},
+                          "y": {"field": "pc2", "type": "quantitative", "title": "2nd principal component"},
+                          "order": {"field": "t"}}},
+            {"mark": {"type": "point", "filled": True},
+             "encoding": {"x": {"field": "pc1", "type": "quantitative"},
+                          "y": {"field": "pc2", "type": "quantitative"},
+                          "color": {"field": "t", "type": "quantitative", "title": "step t",
+                                    "scale": {"scheme": "viridis"}},
+                          "size": {"field": "marked", "type": "nominal", "legend": None,
+                                   "scale": {"domain": [False, True], "range": [30, 220]}},
+                          "tooltip": [{"field": "t", "title": "step"}, {"field": "pc1", "format": ".3f"},
+                                      {"field": "pc2", "format": ".3f"}]}}]}
+
+    return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
+            "hconcat": [panel(name, p) for name, p in points.items()],
+            "resolve": {"scale": {"x": "independent", "y": "independent", "color": "shared"}}, "config": AXES}
 
 
 def histogram(values: dict, title: str, log: bool = True) -> dict:

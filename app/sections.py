@@ -9,6 +9,7 @@ import numpy as np
 import streamlit as st
 
 import lstm_core
+from lstm_core import loops
 from lstm_core.limits import MAX_EXPORT_ROWS
 
 from . import data, figures, story
@@ -96,6 +97,13 @@ def opened(label: str, key: str):
 MEMORY_CHART_PX = 330  # the memory chart's height on the page: its plot (260 px), axes and legend
 
 
+def _first_screen_drawn() -> None:
+    """The trace view has drawn: the chart may come, and numba may load (the server held it back until now:
+    streamlit_app.py)."""
+    st.session_state[S.MEMORY_READY] = True
+    loops.warm_up_in_background()
+
+
 @st.fragment
 def memory(sel: Selection, box) -> None:
     """How long each model carries a nudge of one early input. Its own fragment: the step marker
@@ -108,8 +116,7 @@ def memory(sel: Selection, box) -> None:
     T = sel.steps
     ready = bool(st.session_state[S.MEMORY_READY])
     with box:
-        step_follower(t, K.memory_follower, wait=not ready,
-                      on_sync=lambda: st.session_state.__setitem__(S.MEMORY_READY, True))
+        step_follower(t, K.memory_follower, wait=not ready, on_sync=_first_screen_drawn)
         st.markdown("##### Memory at a glance: nudge one input, watch how long each model still feels it")
         c1, c2, c3 = st.columns([1, 1, 3])
         if st.session_state.get(S.NUDGE_FOR) != key_of(sel.x):  # a new input: nudge its first marked step

@@ -16,26 +16,36 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 import streamlit as st  # noqa: E402
 
+from app import components, train_view  # noqa: E402
 from app import state as S  # noqa: E402
-from app import train_view  # noqa: E402
+from lstm_core import loops  # noqa: E402
 
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
 # Our one stylesheet (a constant: no user string is ever part of it). Streamlit's default top padding is
 # ~6rem (the toolbar needs 3.75rem); the first screen needs that room for the answers and the memory panels.
-st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.75rem;}</style>")
+st.html("<style>[data-testid='stMainBlockContainer'] {padding-top: 3.75rem;} .st-key-lstmlab_runtime {display: none;}"
+        "</style>")
+components.load_runtime()
 S.init()  # every page has the session-state schema (and the link's values) before it draws
 # The page scripts live in app/screens/, not app/pages/: Streamlit treats a pages/ folder beside the entry
 # script as its older automatic navigation, and a link straight to /memory would then run that page alone,
 # without this file's S.init() (found by opening /memory in a fresh browser).
+explore = st.Page(str(ROOT / "app" / "screens" / "explore.py"), title="Explore", url_path="explore", default=True,
+                  icon=":material/timeline:")
 pages = [
-    st.Page(str(ROOT / "app" / "screens" / "explore.py"), title="Explore", url_path="explore", default=True,
-            icon=":material/timeline:"),
+    explore,
     st.Page(str(ROOT / "app" / "screens" / "memory.py"), title="Memory", url_path="memory", icon=":material/memory:"),
     st.Page(str(ROOT / "app" / "screens" / "lesson.py"), title="Lesson", url_path="lesson", icon=":material/school:"),
     st.Page(str(ROOT / "app" / "screens" / "train.py"), title="Train", url_path="train",
             icon=":material/model_training:"),
 ]
+# numba (the compiled trace loops) loads once the first page is on screen, not while it is drawn: Explore starts it
+# when its trace view has drawn (sections.py), the other pages after their run. Small traces meanwhile run the loops'
+# numpy twins, with the same numbers (lstm_core/loops.py).
+loops.defer_warm_up()
 page = st.navigation(pages)
 if page.url_path != "train":
     train_view.keep_alive(page.url_path)  # a session's trainings go on while it looks at another page
 page.run()
+if page is not explore:
+    loops.warm_up_in_background()

@@ -51,9 +51,16 @@ def downsample(values: np.ndarray, max_columns: int = MAX_COLUMNS) -> tuple[np.n
     w = max(1, -(-T // max_columns))  # ceil
     if w == 1:
         return values.astype(np.float32, copy=False), 1
-    C = -(-T // w)
-    if T == C * w and np.isfinite(values).all():  # the common case: whole bins, no padding, no NaN
-        return values.reshape(C, w, -1).mean(1, dtype=np.float32), w
+    C, whole = -(-T // w), T // w
+    # The common case, every value finite: the whole bins in one pass, the short last bin apart (a padded copy of
+    # the trace cost 20x more). A NaN or an infinity in a bin makes its mean non-finite: then the careful way.
+    means = np.empty((C, values.shape[1]), np.float32)
+    # contiguous first: a gate's columns of the (T, 4H) trace, meant in place, took 3x as long as copy and mean
+    means[:whole] = np.ascontiguousarray(values[: whole * w]).reshape(whole, w, -1).mean(1, dtype=np.float32)
+    if whole < C:
+        means[whole:] = values[whole * w :].mean(0, dtype=np.float32)
+    if np.isfinite(means).all():
+        return means, w
     padded = np.full((C * w, values.shape[1]), np.nan, np.float32)
     padded[:T] = values
     blocks = padded.reshape(C, w, -1)

@@ -16,7 +16,10 @@ tests/test_blas.py checks it where the tests run), so two sequences of one trace
 agree bit for bit from there (the differences Memory's retention reports carry no rounding of the batch).
 
 A twin is slow for long sequences: `loop` runs it only for small work while a background thread imports
-and prepares the compiled loop. This module never imports numba itself.
+and prepares the compiled loop. A server can hold that thread back (`defer_warm_up`) until its first page is
+on screen, then start it (`warm_up_in_background`): numba's import and cache load hold the GIL for about half a
+second, which the first page's own run and the serving of its files would otherwise wait behind. This module
+never imports numba itself.
 """
 
 from __future__ import annotations
@@ -286,6 +289,7 @@ SMALL_WORK = 200_000  # B·T·H up to which the numpy twin is quicker than waiti
 _ready: dict = {}  # kind -> the compiled loop, once a warm-up has prepared it in this process
 _warming: dict[str, threading.Thread] = {}
 _warming_lock = threading.Lock()
+_deferred = False  # defer_warm_up(): small traces run the twins and start no background compile
 
 
 def _compiled(kind: str):
@@ -310,18 +314,36 @@ def prepare(kinds=tuple(TWINS)) -> None:
             _warm(kind)
 
 
+def defer_warm_up() -> None:
+    """From now on `loop` starts no background warm-up; small traces run the twins until
+    `warm_up_in_background` (or `prepare`) has made the compiled loops ready. Large work still waits for them."""
+    global _deferred
+    _deferred = True
+
+
+def warm_up_in_background(kinds=tuple(TWINS)) -> None:
+    """Import numba and prepare the compiled loops of `kinds` in background threads (once per kind and process)."""
+    for kind in kinds:
+        _start_warm_up(kind)
+
+
+def _start_warm_up(kind: str) -> None:
+    with _warming_lock:
+        if kind not in _ready and kind not in _warming:
+            _warming[kind] = threading.Thread(target=_warm, args=(kind,), daemon=True,
+                                              name=f"lstm_core-compile-{kind}")
+            _warming[kind].start()
+
+
 def loop(kind: str, work: int):
     """The loop a trace of `kind` runs: the compiled one once it is ready in this process (or when the work,
     B·T·H, is large: then the caller waits for it); before that its numpy twin, while a background
-    thread prepares the compiled one."""
+    thread prepares the compiled one (unless `defer_warm_up` holds it back)."""
     ready = _ready.get(kind)
     if ready is not None:
         return ready
     if work > SMALL_WORK:
         return _compiled(kind)
-    with _warming_lock:
-        if kind not in _warming:
-            _warming[kind] = threading.Thread(target=_warm, args=(kind,), daemon=True,
-                                              name=f"lstm_core-compile-{kind}")
-            _warming[kind].start()
+    if not _deferred:
+        _start_warm_up(kind)
     return TWINS[kind]

@@ -130,6 +130,19 @@ def test_the_first_screen_imports_neither_torch_nor_pandas():
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
+@pytest.mark.parametrize("page", ["explore", "screens/memory.py", "screens/lesson.py", "screens/train.py"])
+def test_every_page_mounts_the_hidden_component_runtime_before_anything_else_it_draws(page):
+    """The browser fetches Streamlit's component code when a first component arrives: an empty one comes first,
+    while the page is still computing (app/components load_runtime), hidden by the page's stylesheet."""
+    at = fresh()
+    if page != "explore":
+        at.switch_page(page).run()
+    assert not at.exception
+    first = next(iter(at.main.children.values()))
+    assert type(first).__name__ == "UnknownElement" and first.proto.component_name == "lstmlab_runtime"
+    assert any(".st-key-lstmlab_runtime {display: none;}" in h.proto.body for h in at.get("html"))
+
+
 def test_the_first_screen_is_a_trained_lstm_beside_a_trained_rnn_on_a_memory_task():
     at = fresh()
     assert not at.exception

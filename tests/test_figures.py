@@ -28,6 +28,24 @@ def test_downsample_means_bins_and_ignores_nan():
     assert w1 == 1 and np.array_equal(same, values, equal_nan=True)
 
 
+def test_downsample_of_whole_bins_skips_a_nan_and_keeps_an_infinity_in_its_bin_only():
+    values = np.arange(12, dtype=np.float32)[:, None].repeat(2, 1)  # 12 steps -> 4 whole bins of 3
+    values[4, 0], values[7, 1] = np.nan, np.inf
+    cols, w = trace_payload.downsample(values, max_columns=4)
+    assert w == 3
+    np.testing.assert_array_equal(cols[:, 0], [1, 4, 7, 10])  # bin 1 is the mean of 3 and 5, the NaN skipped
+    np.testing.assert_array_equal(cols[:, 1], [1, 4, np.inf, 10])
+
+
+def test_shares_beyond_a_range_and_the_full_limit_count_finite_values_only():
+    assert colors.beyond(np.array([[0.0, 0.5], [1.0, 0.25]]), 0.0, 1.0) == (0.0, 0.0)
+    a = np.array([-3.0, np.nan, 0.5, 2.0, np.inf, 0.0])  # finite: -3, 0.5, 2, 0
+    assert colors.beyond(a, -1.0, 1.0) == (0.25, 0.25)
+    assert colors.full_limit(a) == 3.0
+    assert colors.full_limit(np.array([np.nan, -np.inf])) == 1.0 and colors.full_limit(np.zeros((0, 3))) == 1.0
+    assert colors.full_limit(np.array([[-0.5, 0.25]], np.float32)) == 0.5
+
+
 def test_payload_round_trips_the_panels(traces):
     x, lstm, rnn = traces
     panels = figures.trace_panels(lstm, rnn, x, ("a", "b"))

@@ -103,3 +103,32 @@ def test_a_fresh_process_traces_without_numba_first_then_with_the_compiled_loop(
     done = subprocess.run([sys.executable, "-c", FRESH], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+DEFERRED = r"""
+import sys
+import numpy as np, lstm_core
+from lstm_core import loops
+loops.defer_warm_up()
+ck = lstm_core.load_model("assets/models/adding-lstm.npz")
+x = np.random.default_rng(0).random((100, 2), dtype=np.float32)
+first = lstm_core.trace(ck, x)
+assert not loops._warming and "numba" not in sys.modules, "a deferred warm-up started"
+loops.warm_up_in_background(("lstm",))
+loops._warming["lstm"].join(timeout=120)
+from lstm_core import kernels
+assert loops.loop("lstm", 100 * 32) is kernels.lstm_loop and set(loops._warming) == {"lstm"}
+again = lstm_core.trace(ck, x)
+assert all(np.array_equal(first[k], again[k], equal_nan=True) for k in first)
+print("ok")
+"""
+
+
+def test_a_deferred_warm_up_waits_for_its_call_and_changes_no_number():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    done = subprocess.run([sys.executable, "-c", DEFERRED], cwd=Path(__file__).resolve().parents[1],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]

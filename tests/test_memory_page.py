@@ -86,6 +86,55 @@ def test_the_retention_chart_is_the_change_torch_computes():
     np.testing.assert_allclose(shown, expected, rtol=2e-3, atol=1e-5)
 
 
+def _torch_lstm_gates(ck, x) -> dict:
+    """i, f, o (T, H) of the shipped LSTM, from its torch weights step by step (torch's gate order i, f, g, o)."""
+    sd = {k: v.double() for k, v in lstm_core.sequence_model(ck).cell.state_dict().items()}
+    H = ck.hidden_size
+    h, out = torch.zeros(H, dtype=torch.float64), {"i": [], "f": [], "o": []}
+    c = torch.zeros(H, dtype=torch.float64)
+    for xt in torch.from_numpy(x).double():
+        z = sd["weight_ih_l0"] @ xt + sd["bias_ih_l0"] + sd["weight_hh_l0"] @ h + sd["bias_hh_l0"]
+        i, f, o = torch.sigmoid(z[:H]), torch.sigmoid(z[H:2 * H]), torch.sigmoid(z[3 * H:])
+        g = torch.tanh(z[2 * H:3 * H])
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        for k, v in (("i", i), ("f", f), ("o", o)):
+            out[k].append(v.numpy())
+    return {k: np.array(v) for k, v in out.items()}
+
+
+def test_the_saturation_and_trajectory_panels_carry_torchs_numbers():
+    at = memory_page(task="adding")
+    ck = lstm_core.load_model(MODELS / "adding-lstm.npz")
+    x = example_input("adding", ck)
+    gates = _torch_lstm_gates(ck, x)
+    spec = next(c for c in charts(at) if c.get("hconcat") and "below" in json.dumps(c))
+    assert "data" not in spec  # the rows live in the panels (no Arrow table): see memory_views
+    seen = set()
+    for panel in spec["hconcat"]:
+        for g in ("i", "f", "o"):
+            mine = sorted((r["unit"], r["below"], r["above"]) for r in panel["data"]["values"]
+                          if r["model"] == "LSTM" and r["gate"].startswith(g))
+            if not mine:
+                continue
+            seen.add(g)
+            assert panel["title"]["text"].startswith(g)
+            a = gates[g]
+            np.testing.assert_allclose([m[1] for m in mine], (a < 0.1).mean(axis=0), atol=1e-12, err_msg=g)
+            np.testing.assert_allclose([m[2] for m in mine], (a > 0.9).mean(axis=0), atol=1e-12, err_msg=g)
+    assert seen == {"i", "f", "o"}
+    spec = next(c for c in charts(at) if c.get("hconcat") and "pc1" in json.dumps(c))
+    [panel] = [p for p in spec["hconcat"] if p["title"]["text"].startswith("LSTM h_t")]
+    with torch.no_grad():
+        h = lstm_core.sequence_model(ck).cell(torch.from_numpy(x)[None])[0][0].numpy().astype(np.float64)
+    _, sv, vt = np.linalg.svd(h - h.mean(axis=0), full_matrices=False)
+    want = (h - h.mean(axis=0)) @ vt[:2].T
+    got = np.array([[r["pc1"], r["pc2"]] for r in sorted(panel["data"]["values"], key=lambda r: r["t"])])
+    for k in range(2):  # a principal direction is defined up to its sign
+        np.testing.assert_allclose(np.abs(got[:, k]), np.abs(want[:, k]), rtol=1e-3, atol=1e-4)
+    assert f"{(sv[:2] ** 2).sum() / (sv ** 2).sum():.0%} of the variance" in panel["title"]["text"]
+
+
 def test_the_gradient_chart_falls_for_the_rnn_and_not_for_the_lstm():
     at = memory_page(task="adding")
     spec = next(c for c in charts(at) if c.get("layer") and "‖∂h_T" in c["layer"][0]["encoding"]["y"]["title"])
@@ -299,10 +348,11 @@ def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
         assert mine[names[m]] == pytest.approx(lstm_core.train(cfg).metrics["val_metric"], abs=1e-9), m
 
 
-def test_the_memory_page_imports_no_torch():
+def test_the_memory_page_imports_neither_torch_nor_pandas():
     """Every view of the page runs on numpy (gradient flow's recursions, the sweep's results file, the probes):
     a first visit on a fresh server does not wait 1.3 s for torch. Only a rerun of the sweep trains, in the
-    training pool's own processes."""
+    training pool's own processes. Every chart keeps its rows inside its layers or panels, so Streamlit makes no
+    Arrow table of them (pandas and pyarrow: 0.7 s)."""
     import subprocess
     import sys
 
@@ -312,10 +362,10 @@ def test_the_memory_page_imports_no_torch():
             "at.run(); at.switch_page('screens/memory.py').run()\n"
             "assert not at.exception, at.exception\n"
             "assert len(at.get('bidi_component')) >= 1 and 'Delay sweep' in ' '.join(m.value for m in at.markdown)\n"
-            "print('torch' in sys.modules)\n")
+            "print(sorted(m for m in ('torch', 'pandas', 'pyarrow') if m in sys.modules))\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "False"
+    assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
 def test_a_long_curve_is_drawn_at_every_kth_point_with_its_exact_values_and_its_last():

@@ -243,3 +243,20 @@ def test_a_nudge_traced_beside_its_input_or_against_the_inputs_own_trace_gives_t
     assert both.h[:s].max() == 0 and both.h[s] > 0  # nothing moves before the nudge
     with pytest.raises(lstm_core.LabError, match="base must be the trace of x"):
         lstm_core.analysis.memory_curve(ck, x, s, base=lstm_core.trace(ck, x[:50]))
+
+
+def test_numba_loads_once_explores_first_screen_has_drawn_and_after_other_pages(monkeypatch):
+    from app import sections
+    from lstm_core import loops
+
+    calls = []
+    monkeypatch.setattr(loops, "warm_up_in_background", lambda *a: calls.append(a))
+    follower = {}
+    real = sections.step_follower
+    monkeypatch.setattr(sections, "step_follower", lambda *a, **kw: (follower.update(kw), real(*a, **kw)))
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception and calls == [] and loops._deferred  # Explore's first run: numba waits
+    follower["on_sync"]()  # what the browser's "the trace view has drawn" runs
+    assert calls == [()]
+    at.switch_page("screens/memory.py").run()
+    assert not at.exception and calls == [(), ()]

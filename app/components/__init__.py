@@ -18,6 +18,17 @@ _HERE = Path(__file__).parent
 _DIAGRAMS = _HERE.parents[1] / "assets" / "diagrams"
 
 
+# An empty component, mounted first thing on every page and hidden (streamlit_app.py's stylesheet): the browser
+# fetches Streamlit's component code (its BidiComponent module and Arrow, ~200 KB) when the first component
+# arrives, and a cold start's first component was the trace view, the page's last big element.
+RUNTIME_KEY = "lstmlab_runtime"
+_runtime = st.components.v2.component("lstmlab_runtime", html="")
+
+
+def load_runtime() -> None:
+    _runtime(key=RUNTIME_KEY)
+
+
 def _templates() -> str:
     """Each cell kind's diagram (trusted files of ours, named by its record) as a <template> the step view
     clones."""

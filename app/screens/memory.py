@@ -10,6 +10,7 @@ from app import data, memory_data, memory_views, selection, sidebar, story, swee
 from app import state as S
 from app.components import text_view, trace_view
 from app.text import plain
+from lstm_core import loops
 
 S.through_the_entry_point()  # the values of widgets drawn on other pages, which a page switch dropped
 K = S.KEYS
@@ -29,6 +30,9 @@ S.sync_url()
 T = sel.steps
 first = min(sel.marks[0], T - 1) if sel.marks else 0
 models = memory_data.models(sel)
+# Every view below traces its models again and again: the compiled loops now, not their slow numpy twins while
+# numba loads in the background (the server holds numba back until a first page has drawn: streamlit_app.py).
+loops.prepare(tuple({ck.kind for _, ck in models}))
 st.markdown("#### " + plain("How long does each model remember, and why?"),
             help=plain(f"{sel.title}. Input: {sel.what}", limit=600))
 st.caption(plain(f"Input: {sel.what} · models: {', '.join(n for n, _ in models)}", limit=600))

@@ -9,6 +9,11 @@ from pathlib import Path
 # afterwards and takes CPU the other sessions' steps and a training job need (measured: about 10% of the wall time
 # of the Memory page's gradient flow). An explicit OPENBLAS_NUM_THREADS is kept.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+# No transparent huge pages for numpy's large arrays (a trace of 100,000 steps is 256 MB). numpy asks Linux for
+# them, and with Debian's default (defrag "madvise") the kernel compacts memory at the first touch of each 2 MB
+# page to find one: measured here, a kept 100,000-step LSTM trace took 1.0 s, 0.7 s of it in the kernel, against
+# 0.25 s with ordinary pages; a server's memory, full of caches and sessions, is where that compaction stalls.
+os.environ.setdefault("NUMPY_MADVISE_HUGEPAGE", "0")
 
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:  # run from a checkout without installing the package

@@ -6,6 +6,7 @@ message (decoded with app.trace_payload.decode) and the step view's data (equati
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -141,6 +142,18 @@ def test_every_page_mounts_the_hidden_component_runtime_before_anything_else_it_
     first = next(iter(at.main.children.values()))
     assert type(first).__name__ == "UnknownElement" and first.proto.component_name == "lstmlab_runtime"
     assert any(".st-key-lstmlab_runtime {display: none;}" in h.proto.body for h in at.get("html"))
+
+
+def test_the_server_asks_for_one_blas_thread_and_no_huge_pages_before_numpy_loads():
+    code = ("import sys; from streamlit.testing.v1 import AppTest; assert 'numpy' not in sys.modules; "
+            f"at = AppTest.from_file({APP!r}, default_timeout={TIMEOUT}).run(); assert not at.exception; "
+            "import numpy, os; "
+            "print(numpy._core.multiarray._get_madvise_hugepage(), os.environ['OPENBLAS_NUM_THREADS'])")
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMPY_MADVISE_HUGEPAGE", "OPENBLAS_NUM_THREADS")}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(APP).parents[1], env=env)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "False 1"
 
 
 def test_the_first_screen_is_a_trained_lstm_beside_a_trained_rnn_on_a_memory_task():

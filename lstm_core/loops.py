@@ -154,8 +154,15 @@ def _input_projection(net, x: np.ndarray, bias: np.ndarray) -> np.ndarray:
     return out
 
 
+def _arg(a) -> np.ndarray:
+    """An array as the compiled loops were compiled for it: float32, C-contiguous and writable. numba compiles
+    anew for a read-only array (the app's cached inputs and weights are read-only): seconds in the middle of a
+    page, and again after every fresh install, for a type warm() never prepared. A copy only when needed."""
+    return np.require(a, np.float32, ["C_CONTIGUOUS", "WRITEABLE"])
+
+
 def _recurrent_t(net) -> np.ndarray:
-    return np.ascontiguousarray(net.params.weight_hh.T)  # W_hh^T (H, G*H)
+    return _arg(net.params.weight_hh.T)  # W_hh^T (H, G*H)
 
 
 BLAS_BATCH = 4  # from this many sequences on, the recurrent product of a step is one gemm for all of them
@@ -207,8 +214,8 @@ def run_lstm(net, x: np.ndarray) -> dict:
     B, T, _ = x.shape
     H = net.hidden_size
     p = net.params
-    w_ih, bias = np.ascontiguousarray(p.weight_ih.T), p.bias_ih + p.bias_hh  # W_ih^T (F, 4H), (4H)
-    peep = np.zeros((3, H), np.float32) if p.peephole is None else np.ascontiguousarray(p.peephole)
+    x, w_ih, bias = _arg(x), _arg(p.weight_ih.T), _arg(p.bias_ih + p.bias_hh)  # (B, T, F), W_ih^T (F, 4H), (4H)
+    peep = np.zeros((3, H), np.float32) if p.peephole is None else _arg(p.peephole)
     z, s, c, h = _time_major(B, T, 4 * H, 4 * H, H, H)  # (T, B, .)
     zeros = np.zeros((B, H), np.float32)
     code = VARIANT_CODES[net.variant]
@@ -259,7 +266,7 @@ def run_gru(net, x: np.ndarray) -> dict:
     gi = _input_projection(net, x, net.params.bias_ih)
     pre, gates, h = np.empty_like(gi), np.empty_like(gi), _empty(B, T, H)
     zeros = np.zeros((B, H), np.float32)
-    w, bh = _recurrent_t(net), np.ascontiguousarray(net.params.bias_hh)
+    w, bh = _recurrent_t(net), _arg(net.params.bias_hh)
     run_loop, gemm = loop("gru", B * T * H), gemm_for(B)
     _split(B, lambda b0, b1: run_loop(gi[b0:b1], w, bh, zeros[b0:b1], gemm, pre[b0:b1], gates[b0:b1], h[b0:b1]))
     bufs = {"h": h}

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 
+import lstm_core
 from lstm_core import blas, kernels, loops
 
 
@@ -132,3 +133,22 @@ def test_a_deferred_warm_up_waits_for_its_call_and_changes_no_number():
     done = subprocess.run([sys.executable, "-c", DEFERRED], cwd=Path(__file__).resolve().parents[1],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-3000:]
+
+
+@pytest.mark.parametrize("kind", ["lstm", "gru", "rnn"])
+def test_read_only_inputs_and_weights_need_no_new_compile(kind):
+    """The app's cached inputs and weights are read-only; numba would compile the loops again for them (seconds,
+    in the middle of a 100,000-step page) if they reached the compiled loop as they are."""
+    from lstm_core import kernels
+
+    loops.prepare((kind,))
+    compiled = {"lstm": kernels.lstm_loop, "gru": kernels.gru_loop, "rnn": kernels.rnn_loop}[kind]
+    before = len(compiled.signatures)
+    net = lstm_core.from_torch(lstm_core.make_cell(kind, 1, 3, seed=0))
+    for a in (net.params.weight_ih, net.params.weight_hh, net.params.bias_ih, net.params.bias_hh):
+        a.flags.writeable = False
+    x = np.random.default_rng(0).random((loops.SMALL_WORK // 3 + 1, 1), dtype=np.float32)  # large: compiled
+    x.flags.writeable = False
+    tr = lstm_core.trace(net, x)
+    assert len(compiled.signatures) == before, compiled.signatures
+    assert np.isfinite(tr["h"]).all()

@@ -10,9 +10,9 @@ How it works
   its place in it (`JobView.position`). At most MAX_QUEUED wait; a session has one set of at most MAX_JOBS jobs
   at a time (starting a new set stops and forgets its old one, and the new set queues at the back).
 - The per-session budget: a job's time budget is capped by the server (LSTMLAB_TRAIN_MAX_SECONDS, 600 s), the
-  child ends itself when it is spent, and the pump stops a job that runs OVERRUN_SECONDS past it. Jobs run under
-  Linux's SCHED_IDLE policy (LSTMLAB_TRAIN_IDLE, on by default), and at nice LSTMLAB_TRAIN_NICE (10) where that
-  policy is missing or refused: a core the server's sessions also want goes to the sessions.
+  child ends itself when it is spent, and the pump stops a job that runs OVERRUN_SECONDS past it. Jobs run at
+  nice LSTMLAB_TRAIN_NICE (10): a core the server's sessions also want goes to the sessions; LSTMLAB_TRAIN_IDLE=1
+  adds Linux's SCHED_IDLE policy (off by default: see IDLE).
 - A job is a process from the "forkserver" context: one helper process, started once, has imported torch
   and lstm_core's training code (FORKSERVER_PRELOAD), and forks a fresh child for each job, so a job starts
   in milliseconds instead of the second and a half a new interpreter needs to import torch; and unlike a
@@ -57,10 +57,12 @@ START_METHOD = os.environ.get("LSTMLAB_TRAIN_START", "forkserver")
 # Training is batch work and a step on Explore is someone waiting: by default a job runs at nice 10, so on a core
 # the server also wants the server wins (on an idle core the job runs at full speed all the same). 0 turns it off.
 NICE = int(os.environ.get("LSTMLAB_TRAIN_NICE", "10"))
-# Nice 10 still leaves a job about a tenth of a contended core, taken in slices the scheduler hands out while a
-# session's run waits; under SCHED_IDLE (Linux) a job runs only when no ordinary process wants the core, so a step
-# is never queued behind it. Where the policy is missing (macOS, Windows) or refused, nice alone applies.
-IDLE = os.environ.get("LSTMLAB_TRAIN_IDLE", "1") != "0"
+# Under SCHED_IDLE (Linux) a job runs only when no ordinary process wants a core. Measured with the class load test
+# (README, "While students train"): on a crowded machine it kept the steps' p95 nearer the idle one than nice 10
+# alone, on a quiet one it made it worse and training slower (the kernel counts a core running only SCHED_IDLE
+# work as idle, so a session's thread is woken there beside the job rather than on the truly idle core). So it
+# is opt-in (LSTMLAB_TRAIN_IDLE=1); where the policy is missing (macOS, Windows) or refused, nice alone applies.
+IDLE = os.environ.get("LSTMLAB_TRAIN_IDLE", "0") == "1"
 # The server's own cap on a job's time budget, whatever a page asks (the Train page offers up to 600 s): with one
 # set of at most MAX_JOBS jobs per session at a time, a session can hold a place in the pool for at most this long
 # before the next in the queue gets it (a new set goes to the back of the queue).

@@ -91,9 +91,8 @@ def test_stop_ends_a_running_job_and_keeps_its_best_epoch(pool):
         child = pool.jobs[jid].process.pid
     assert pool.nice == training_jobs.NICE > 0  # the default: training yields a contended core to the sessions
     assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + pool.nice)
-    if hasattr(os, "SCHED_IDLE"):  # Linux: the job only gets a core no ordinary process wants (default on)
-        assert pool.idle is training_jobs.IDLE is True
-        assert os.sched_getscheduler(child) == os.SCHED_IDLE
+    if hasattr(os, "SCHED_IDLE") and not pool.idle:  # SCHED_IDLE is opt-in (LSTMLAB_TRAIN_IDLE=1)
+        assert os.sched_getscheduler(child) == os.SCHED_OTHER
     pool.stop(session)
     job = until(pool, session, lambda vs: not vs[0].active, "the stopped job ends")[0]
     assert job.state == "done" and job.stop_why == "Stop pressed"
@@ -101,6 +100,21 @@ def test_stop_ends_a_running_job_and_keeps_its_best_epoch(pool):
     best = min(r["val_metric"] for r in job.epochs)  # mse: lower is better
     assert job.result["metrics"]["val_metric"] == pytest.approx(best)
     assert len(job.result["checkpoint_object"].history) == len(job.epochs)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_pool_asked_for_sched_idle_runs_its_jobs_under_it():
+    idle = Pool(workers=1, heartbeat=60.0, idle=True)
+    try:
+        session = "s-idle"
+        (jid,) = idle.submit(session, [("LSTM", config(max_epochs=100_000, max_seconds=600, patience=100_000))])
+        until(idle, session, lambda vs: vs[0].epochs, "the job runs")
+        with idle.lock:
+            child = idle.jobs[jid].process.pid
+        assert os.sched_getscheduler(child) == os.SCHED_IDLE
+        assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + idle.nice)
+    finally:
+        idle.close()
 
 
 class Recorder:
@@ -254,4 +268,4 @@ def test_worker_count_and_heartbeat_come_from_the_environment():
     assert training_jobs.HEARTBEAT_SECONDS == float(os.environ.get("LSTMLAB_TRAIN_HEARTBEAT_S", "15"))
     assert training_jobs.MAX_SECONDS == float(os.environ.get("LSTMLAB_TRAIN_MAX_SECONDS", "600"))
     assert training_jobs.NICE == int(os.environ.get("LSTMLAB_TRAIN_NICE", "10"))
-    assert training_jobs.IDLE == (os.environ.get("LSTMLAB_TRAIN_IDLE", "1") != "0")
+    assert training_jobs.IDLE == (os.environ.get("LSTMLAB_TRAIN_IDLE", "0") == "1")

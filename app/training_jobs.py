@@ -11,7 +11,8 @@ How it works
   at a time (starting a new set stops and forgets its old one, and the new set queues at the back).
 - The per-session budget: a job's time budget is capped by the server (LSTMLAB_TRAIN_MAX_SECONDS, 600 s), the
   child ends itself when it is spent, and the pump stops a job that runs OVERRUN_SECONDS past it. Jobs run at
-  nice LSTMLAB_TRAIN_NICE (10): a core the server's sessions also want goes to the sessions.
+  nice LSTMLAB_TRAIN_NICE (10): a core the server's sessions also want goes to the sessions; LSTMLAB_TRAIN_IDLE=1
+  adds Linux's SCHED_IDLE policy (off by default: see IDLE).
 - A job is a process from the "forkserver" context: one helper process, started once, has imported torch
   and lstm_core's training code (FORKSERVER_PRELOAD), and forks a fresh child for each job, so a job starts
   in milliseconds instead of the second and a half a new interpreter needs to import torch; and unlike a
@@ -56,6 +57,12 @@ START_METHOD = os.environ.get("LSTMLAB_TRAIN_START", "forkserver")
 # Training is batch work and a step on Explore is someone waiting: by default a job runs at nice 10, so on a core
 # the server also wants the server wins (on an idle core the job runs at full speed all the same). 0 turns it off.
 NICE = int(os.environ.get("LSTMLAB_TRAIN_NICE", "10"))
+# Under SCHED_IDLE (Linux) a job runs only when no ordinary process wants a core. Measured with the class load test
+# (README, "While students train"): on a crowded machine it kept the steps' p95 nearer the idle one than nice 10
+# alone, on a quiet one it made it worse and training slower (the kernel counts a core running only SCHED_IDLE
+# work as idle, so a session's thread is woken there beside the job rather than on the truly idle core). So it
+# is opt-in (LSTMLAB_TRAIN_IDLE=1); where the policy is missing (macOS, Windows) or refused, nice alone applies.
+IDLE = os.environ.get("LSTMLAB_TRAIN_IDLE", "0") == "1"
 # The server's own cap on a job's time budget, whatever a page asks (the Train page offers up to 600 s): with one
 # set of at most MAX_JOBS jobs per session at a time, a session can hold a place in the pool for at most this long
 # before the next in the queue gets it (a new set goes to the back of the queue).
@@ -110,13 +117,26 @@ class TooManyJobs(ValueError):
 # The child
 
 
-def work(config: dict, conn, stop_event, gate_probe: int = GATE_PROBE, nice: int = 0) -> None:
+def yield_cpu(nice: int, idle: bool) -> str:
+    """Lower this process's CPU priority: nice `nice`, then SCHED_IDLE if `idle` and the system has it; returns the
+    policy in force ("idle", "nice" or "normal")."""
+    if nice:
+        os.nice(nice)  # first, so that it stays in force if SCHED_IDLE is refused
+    if idle and hasattr(os, "SCHED_IDLE"):
+        try:
+            os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
+            return "idle"
+        except OSError:  # a sandbox's seccomp filter, say: nice alone, logged once per job
+            log.warning("SCHED_IDLE refused; the training job runs at nice %d", nice)
+    return "nice" if nice else "normal"
+
+
+def work(config: dict, conn, stop_event, gate_probe: int = GATE_PROBE, nice: int = 0, idle: bool = False) -> None:
     """A job's process: train one model, sending ("epoch", record, gates) per epoch, then ("done", result) or
     ("error", message)."""
     parent = os.getppid()
     try:
-        if nice:
-            os.nice(nice)
+        yield_cpu(nice, idle)
         import torch
 
         torch.set_num_threads(1)  # one core per job: the pool's size is what spreads jobs over the cores
@@ -198,8 +218,9 @@ class Pool:
     """Runs at most `workers` training processes at once; see the module's docstring."""
 
     def __init__(self, workers: int = WORKERS, heartbeat: float = HEARTBEAT_SECONDS, start_method: str = START_METHOD,
-                 nice: int = NICE, gate_probe: int = GATE_PROBE, max_seconds: float = MAX_SECONDS):
-        self.workers, self.heartbeat, self.nice, self.gate_probe = max(1, workers), heartbeat, nice, gate_probe
+                 nice: int = NICE, idle: bool = IDLE, gate_probe: int = GATE_PROBE, max_seconds: float = MAX_SECONDS):
+        self.workers, self.heartbeat, self.nice, self.idle = max(1, workers), heartbeat, nice, idle
+        self.gate_probe = gate_probe
         self.max_seconds = max_seconds
         self.ctx = multiprocessing.get_context(start_method)
         self.lock = threading.Lock()
@@ -298,8 +319,8 @@ class Pool:
     def _start(self, job: Job) -> None:
         """Start a job's process (outside the lock: the first start may wait for the forkserver)."""
         recv, send = self.ctx.Pipe(duplex=False)
-        process = self.ctx.Process(target=work, args=(job.config, send, job.event, self.gate_probe, self.nice),
-                                   name=f"{PROCESS_PREFIX}{job.id}", daemon=True)
+        process = self.ctx.Process(target=work, name=f"{PROCESS_PREFIX}{job.id}", daemon=True,
+                                   args=(job.config, send, job.event, self.gate_probe, self.nice, self.idle))
         try:
             process.start()
         finally:

@@ -91,6 +91,8 @@ def test_stop_ends_a_running_job_and_keeps_its_best_epoch(pool):
         child = pool.jobs[jid].process.pid
     assert pool.nice == training_jobs.NICE > 0  # the default: training yields a contended core to the sessions
     assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + pool.nice)
+    if hasattr(os, "SCHED_IDLE") and not pool.idle:  # SCHED_IDLE is opt-in (LSTMLAB_TRAIN_IDLE=1)
+        assert os.sched_getscheduler(child) == os.SCHED_OTHER
     pool.stop(session)
     job = until(pool, session, lambda vs: not vs[0].active, "the stopped job ends")[0]
     assert job.state == "done" and job.stop_why == "Stop pressed"
@@ -98,6 +100,57 @@ def test_stop_ends_a_running_job_and_keeps_its_best_epoch(pool):
     best = min(r["val_metric"] for r in job.epochs)  # mse: lower is better
     assert job.result["metrics"]["val_metric"] == pytest.approx(best)
     assert len(job.result["checkpoint_object"].history) == len(job.epochs)
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+def test_a_pool_asked_for_sched_idle_runs_its_jobs_under_it():
+    idle = Pool(workers=1, heartbeat=60.0, idle=True)
+    try:
+        session = "s-idle"
+        (jid,) = idle.submit(session, [("LSTM", config(max_epochs=100_000, max_seconds=600, patience=100_000))])
+        until(idle, session, lambda vs: vs[0].epochs, "the job runs")
+        with idle.lock:
+            child = idle.jobs[jid].process.pid
+        assert os.sched_getscheduler(child) == os.SCHED_IDLE
+        assert os.getpriority(os.PRIO_PROCESS, child) == min(19, os.getpriority(os.PRIO_PROCESS, 0) + idle.nice)
+    finally:
+        idle.close()
+
+
+class Recorder:
+    """Stands in for os.nice and os.sched_setscheduler, so that the test process's own priority never changes."""
+
+    def __init__(self, refuse: bool = False):
+        self.calls, self.refuse = [], refuse
+
+    def nice(self, n):
+        self.calls.append(("nice", n))
+
+    def sched_setscheduler(self, pid, policy, param):
+        self.calls.append(("sched", pid, policy, param.sched_priority))
+        if self.refuse:
+            raise PermissionError("operation not permitted")
+
+
+@pytest.mark.skipif(not hasattr(os, "SCHED_IDLE"), reason="SCHED_IDLE is Linux's")
+@pytest.mark.parametrize("refuse", [False, True])
+def test_a_job_asks_for_sched_idle_and_keeps_its_nice_if_refused(monkeypatch, refuse):
+    fake = Recorder(refuse)
+    monkeypatch.setattr(os, "nice", fake.nice)
+    monkeypatch.setattr(os, "sched_setscheduler", fake.sched_setscheduler)
+    assert training_jobs.yield_cpu(10, True) == ("nice" if refuse else "idle")
+    assert fake.calls == [("nice", 10), ("sched", 0, os.SCHED_IDLE, 0)]  # nice first: it stands if idle is refused
+
+
+def test_without_sched_idle_a_job_runs_at_its_nice(monkeypatch):
+    fake = Recorder()
+    monkeypatch.setattr(os, "nice", fake.nice)
+    monkeypatch.setattr(os, "sched_setscheduler", fake.sched_setscheduler, raising=False)
+    monkeypatch.delattr(os, "SCHED_IDLE", raising=False)  # as on macOS and Windows
+    assert training_jobs.yield_cpu(10, True) == "nice"
+    assert fake.calls == [("nice", 10)]
+    fake.calls.clear()
+    assert training_jobs.yield_cpu(0, False) == "normal" and fake.calls == []  # both turned off: nothing asked
 
 
 def test_the_pool_runs_at_most_its_size_and_queues_the_rest_in_order():
@@ -215,3 +268,4 @@ def test_worker_count_and_heartbeat_come_from_the_environment():
     assert training_jobs.HEARTBEAT_SECONDS == float(os.environ.get("LSTMLAB_TRAIN_HEARTBEAT_S", "15"))
     assert training_jobs.MAX_SECONDS == float(os.environ.get("LSTMLAB_TRAIN_MAX_SECONDS", "600"))
     assert training_jobs.NICE == int(os.environ.get("LSTMLAB_TRAIN_NICE", "10"))
+    assert training_jobs.IDLE == (os.environ.get("LSTMLAB_TRAIN_IDLE", "0") == "1")

@@ -264,11 +264,12 @@ def run_once(browser, args, r: int, floor_tmp: Path, results: dict) -> None:
         log(f"[run {r}] fresh start: deleted {n} numba cache files (*.nbi, *.nbc) in {NUMBA_CACHE}")
         cm, server, page, secs = cold_start(browser, "Explore (fresh)", ROOT, COLD_PATH, EXPLORE_COMPLETE,
                                             args.server_timeout, vp)
-        close_page(page)
-        # numba compiles in a background thread and writes its cache as each loop is done: let it finish, or
-        # the cold starts below would compile again (a cold start is a restart, not a fresh install)
-        # (the files deleted may include other loops' caches, made by tests: wait until no new file has come
-        # for 5 s, the first one at least)
+        # numba loads once the first screen has drawn (the app starts it with the memory chart's request) and
+        # compiles in a background thread, writing its cache as each loop is done: keep the page open until the
+        # chart is drawn, then let the compiles finish, or the cold starts below would compile again (a cold
+        # start is a restart, not a fresh install) (the files deleted may include other loops' caches, made by
+        # tests: wait until no new file has come for 5 s, the first one at least)
+        wait_shown(page, MEMORY_CHART_DRAWN, 0, args.server_timeout, "Explore's memory chart (fresh start)")
         deadline = time.perf_counter() + args.server_timeout
         seen, since = len(numba_cache_files()), time.perf_counter()
         while time.perf_counter() < deadline and (seen == 0 or time.perf_counter() - since < 5):
@@ -276,6 +277,7 @@ def run_once(browser, args, r: int, floor_tmp: Path, results: dict) -> None:
             now = len(numba_cache_files())
             if now != seen:
                 seen, since = now, time.perf_counter()
+        close_page(page)
         cm.__exit__(None, None, None)
         res["fresh_s"] = secs
         log(f"[run {r}] fresh start: {secs:.2f} s to a complete page (server healthy after {server.healthy_s:.2f} s); "

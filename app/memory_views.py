@@ -66,6 +66,7 @@ def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: t
 # the top of its spec (as a facet's must) makes Streamlit turn the rows into an Arrow table, which imports pandas
 # and pyarrow (0.7 s of the Memory page's first visit on a fresh server) and sends the same numbers twice.
 PANEL_TITLE = {"fontSize": 15, "fontWeight": "normal"}
+PANELS_A_ROW = 3  # panels of ~200 px: three fit the main column at 1280 px with the sidebar open; more wrap
 AXES = {"axis": {"labelFontSize": 13, "titleFontSize": 14}}
 
 
@@ -87,10 +88,10 @@ def saturation(points: dict) -> dict:
         "tooltip": [{"field": "model"}, {"field": "gate"}, {"field": "unit"},
                     {"field": "below", "format": ".2f"}, {"field": "above", "format": ".2f"}]}
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "hconcat": [{"title": {"text": g, **PANEL_TITLE}, "width": 220, "height": 220, "data": {"values": rows},
+            "concat": [{"title": {"text": g, **PANEL_TITLE}, "width": 190, "height": 190, "data": {"values": rows},
                          "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.8}, "encoding": encoding}
                         for g, rows in panels.items()],
-            "resolve": {"scale": {"color": "shared", "shape": "shared"}}, "config": AXES}
+            "columns": PANELS_A_ROW, "resolve": {"scale": {"color": "shared", "shape": "shared"}}, "config": AXES}
 
 
 def trajectory(points: dict, marks: tuple = ()) -> dict:
@@ -98,7 +99,7 @@ def trajectory(points: dict, marks: tuple = ()) -> dict:
     def panel(name, p):
         rows = [{"pc1": float(a), "pc2": float(b), "t": t, "model": name, "marked": t in marks}
                 for t, (a, b) in enumerate(np.asarray(p))]
-        return {"title": {"text": name, **PANEL_TITLE}, "width": 260, "height": 240, "data": {"values": rows},
+        return {"title": {"text": name, **PANEL_TITLE}, "width": 200, "height": 200, "data": {"values": rows},
                 "layer": [
             {"mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1},
              "encoding": {"x": {"field": "pc1", "type": "quantitative", "title": "1st principal component"},
@@ -108,14 +109,14 @@ def trajectory(points: dict, marks: tuple = ()) -> dict:
              "encoding": {"x": {"field": "pc1", "type": "quantitative"},
                           "y": {"field": "pc2", "type": "quantitative"},
                           "color": {"field": "t", "type": "quantitative", "title": "step t",
-                                    "scale": {"scheme": "viridis"}},
+                                    "scale": {"scheme": "viridis"}, "legend": {"orient": "bottom"}},
                           "size": {"field": "marked", "type": "nominal", "legend": None,
                                    "scale": {"domain": [False, True], "range": [30, 220]}},
                           "tooltip": [{"field": "t", "title": "step"}, {"field": "pc1", "format": ".3f"},
                                       {"field": "pc2", "format": ".3f"}]}}]}
 
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
-            "hconcat": [panel(name, p) for name, p in points.items()],
+            "concat": [panel(name, p) for name, p in points.items()], "columns": PANELS_A_ROW,
             "resolve": {"scale": {"x": "independent", "y": "independent", "color": "shared"}}, "config": AXES}
 
 

@@ -108,10 +108,10 @@ def test_the_saturation_and_trajectory_panels_carry_torchs_numbers():
     ck = lstm_core.load_model(MODELS / "adding-lstm.npz")
     x = example_input("adding", ck)
     gates = _torch_lstm_gates(ck, x)
-    spec = next(c for c in charts(at) if c.get("hconcat") and "below" in json.dumps(c))
+    spec = next(c for c in charts(at) if c.get("concat") and "below" in json.dumps(c))
     assert "data" not in spec  # the rows live in the panels (no Arrow table): see memory_views
     seen = set()
-    for panel in spec["hconcat"]:
+    for panel in spec["concat"]:
         for g in ("i", "f", "o"):
             mine = sorted((r["unit"], r["below"], r["above"]) for r in panel["data"]["values"]
                           if r["model"] == "LSTM" and r["gate"].startswith(g))
@@ -123,8 +123,8 @@ def test_the_saturation_and_trajectory_panels_carry_torchs_numbers():
             np.testing.assert_allclose([m[1] for m in mine], (a < 0.1).mean(axis=0), atol=1e-12, err_msg=g)
             np.testing.assert_allclose([m[2] for m in mine], (a > 0.9).mean(axis=0), atol=1e-12, err_msg=g)
     assert seen == {"i", "f", "o"}
-    spec = next(c for c in charts(at) if c.get("hconcat") and "pc1" in json.dumps(c))
-    [panel] = [p for p in spec["hconcat"] if p["title"]["text"].startswith("LSTM h_t")]
+    spec = next(c for c in charts(at) if c.get("concat") and "pc1" in json.dumps(c))
+    [panel] = [p for p in spec["concat"] if p["title"]["text"].startswith("LSTM h_t")]
     with torch.no_grad():
         h = lstm_core.sequence_model(ck).cell(torch.from_numpy(x)[None])[0][0].numpy().astype(np.float64)
     _, sv, vt = np.linalg.svd(h - h.mean(axis=0), full_matrices=False)

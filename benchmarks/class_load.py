@@ -563,13 +563,17 @@ class Student:
             self.error(f"connection: {type(e).__name__}")
         finally:
             self.sent_at.clear()
-            if self.ws is not None:
-                await self.ws.close()
-            if self.reader_task is not None:
-                self.reader_task.cancel()
-                with contextlib.suppress(BaseException):
-                    await self.reader_task
-            self.http.close()
+            await self.close()
+
+    async def close(self) -> None:
+        """The websocket, its reader and the HTTP session, closed."""
+        if self.ws is not None:
+            await self.ws.close()
+        if self.reader_task is not None:
+            self.reader_task.cancel()
+            with contextlib.suppress(BaseException):
+                await self.reader_task
+        self.http.close()
 
 
 class Trainer(Student):
@@ -666,13 +670,7 @@ class Trainer(Student):
         for _, task in self.timers.values():
             task.cancel()
         self.timers.clear()
-        if self.ws is not None:
-            await self.ws.close()
-        if self.reader_task is not None:
-            self.reader_task.cancel()
-            with contextlib.suppress(BaseException):
-                await self.reader_task
-        self.http.close()
+        await super().close()
 
 
 # -- the server and the machine ---------------------------------------------------------------------------

@@ -114,11 +114,16 @@ def on_seek(request) -> None:
 
 
 def on_play(request, steps: int) -> None:
-    """The browser asks to play (request["playing"] true) or to pause."""
+    """The browser asks to play (request["playing"] true) or to pause. A pause carries the step the browser
+    shows (request["step"]): the step stays there, even if a timer tick ran on the server after that step was
+    drawn and before the pause arrived."""
     got = _request(request, "playing", bool)
     if got is None:
         return
     ss = st.session_state
+    shown = _request(request, "step", int)
+    if not got[0] and shown is not None and ss[K.playing]:
+        ss[K.step] = max(0, shown[0])  # the page clamps it to the sequence
     if got[0] != ss[K.playing]:
         ss[K.playing] = got[0]
         ss[S.PLAY_CHANGED] = True

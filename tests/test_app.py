@@ -455,6 +455,22 @@ def test_play_requests_start_the_clock_and_restart_from_the_beginning_at_the_end
     assert not ss["playing"] and ss[S.PLAY_FROM] is None and ss["step"] == 40
 
 
+def test_a_pause_stays_on_the_step_the_browser_shows_not_on_a_later_timer_tick(monkeypatch):
+    from app import state as S
+    from app import stepping
+
+    monkeypatch.setattr(stepping.time, "monotonic", lambda: 50.0)
+    ss = {"step": 45, "playing": True, S.SEEK_ACK: 6, S.PLAY_FROM: (49.0, 25), S.PLAY_CHANGED: False}
+    monkeypatch.setattr(stepping.st, "session_state", ss)
+    stepping.on_play({"playing": False, "seq": 7, "step": 42}, steps=100)  # the tick to 45 never reached the screen
+    assert not ss["playing"] and ss["step"] == 42 and ss[S.SEEK_ACK] == 7
+    stepping.on_play({"playing": False, "seq": 8, "step": 3}, steps=100)  # already paused: nothing moves
+    assert ss["step"] == 42
+    ss.update({"playing": True, S.PLAY_FROM: (49.0, 42)})
+    stepping.on_play({"playing": False, "seq": 9, "step": "x"}, steps=100)  # a junk step: pause where it is
+    assert not ss["playing"] and ss["step"] == 42
+
+
 def test_a_step_beyond_the_sequence_is_clamped_when_the_length_shrinks():
     at = fresh("task=sine&example_length=300&step=250")
     assert step_view(at)["t"] == 250

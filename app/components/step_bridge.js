@@ -83,7 +83,8 @@ function shared() {
     S.playing = on;
     S.seq += 1;
     S.sentAt = performance.now();
-    S.send("play", { playing: on, seq: S.seq });
+    // a pause carries the step on screen: a timer tick the server ran after it drew that step must not move it
+    S.send("play", { playing: on, seq: S.seq, step: S.step });
     setTimeout(S.show, 0);
   };
   window.addEventListener(SEEK_EVENT, (e) => S.go(e.detail.step));

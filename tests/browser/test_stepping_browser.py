@@ -117,6 +117,22 @@ def test_play_plays_and_pauses_through_the_bridge(page):
     shows(page, t + 1)  # paused: the step stays where the person left it
 
 
+def test_a_pause_on_a_slow_server_stays_on_the_step_on_screen(slow_page):
+    """A timer tick the server runs after drawing a step and before the pause arrives must not move the step."""
+    page = slow_page
+    bridge = page.locator(".lstmlab-bridge")
+    for _ in range(3):
+        page.get_by_role("button", name="▶ Play").click()
+        shown = int(bridge.get_attribute("data-step"))
+        expect(bridge).not_to_have_attribute("data-step", str(shown), timeout=10_000)  # it plays
+        page.get_by_role("button", name="⏸ Pause").click()
+        t = int(bridge.get_attribute("data-step"))  # the step on screen when the person paused
+        seq = page.evaluate("window.__lstmlabBridge.seq")
+        expect(bridge).to_have_attribute("data-ack", str(seq), timeout=20_000)  # the server has the pause
+        shows(page, t)
+        expect(page.get_by_role("button", name="▶ Play")).to_be_visible()
+
+
 def test_quick_clicks_and_keys_on_a_slow_server_end_on_the_right_step(slow_page):
     page = slow_page
     shows(page, 0)

@@ -14,9 +14,11 @@ is slow, and erratic on a busy machine, so `blocks` cuts every product into call
 which OpenBLAS runs on the calling thread. The callers split work between threads themselves. Nothing
 here changes a thread setting.
 
-Numbers: a row of C = A·B depends only on its row of A and on B, not on the other rows or on how the
-product is cut into calls (OpenBLAS's kernels sum every element over k in the same order; tested here on
-the machine the tests run on, for the shapes the traces use).
+Numbers: a row of C = A·B is its row of A times B to within float32 rounding of a K-term sum, however the
+product is cut into calls. Its last bits may depend on the other rows of the call: OpenBLAS picks its kernel
+by CPU, and some (seen with 0.3.31 on AMD EPYC) compute the rows past the last multiple of 4 another way, so a
+sequence's numbers in a batch agree with the same sequence in another batch to float32 rounding, not bit for
+bit. Within one run of the same batch they are always the same (tests/test_blas.py).
 """
 
 from __future__ import annotations

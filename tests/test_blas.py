@@ -59,7 +59,7 @@ def test_a_one_unit_gru_batch_on_the_gemm_path_equals_torch(path, monkeypatch):
 
 @needs_gemm
 @pytest.mark.parametrize("K, N", [(128, 512), (64, 256), (5, 15), (300, 1200)])  # the last: cut into columns
-def test_add_product_is_a_product_and_each_row_is_independent_of_the_others(K, N):
+def test_add_product_is_a_product_for_any_rows_of_a(K, N):
     rng = np.random.default_rng(K)
     a = rng.standard_normal((11, K)).astype(np.float32)
     b = rng.standard_normal((K, N)).astype(np.float32)
@@ -67,11 +67,15 @@ def test_add_product_is_a_product_and_each_row_is_independent_of_the_others(K, N
     whole = c0.copy()
     blas.add_product(whole, a, b)
     exact = c0.astype(np.float64) + a.astype(np.float64) @ b.astype(np.float64)
-    np.testing.assert_allclose(whole, exact, rtol=0, atol=2e-6 * np.abs(a).max() * np.abs(b).max() * K)
-    for lo, hi in [(0, 1), (3, 4), (2, 9), (5, 11)]:  # a row alone, or among other rows: the same bits
+    rounding = 2e-6 * np.abs(a).max() * np.abs(b).max() * K  # float32 rounding of a K-term sum
+    np.testing.assert_allclose(whole, exact, rtol=0, atol=rounding)
+    # a row alone (a one-row view: its row stride is arbitrary), or a slice of rows: the product of those rows.
+    # Not the same bits on every CPU: OpenBLAS may take another kernel for the rows past a multiple of its tile
+    # (seen on AMD EPYC: rows beyond the last multiple of 4), so the last bits may depend on the call's rows.
+    for lo, hi in [(0, 1), (3, 4), (2, 9), (5, 11)]:
         part = c0[lo:hi].copy()
         blas.add_product(part, a[lo:hi], b)
-        np.testing.assert_array_equal(part, whole[lo:hi])
+        np.testing.assert_allclose(part, exact[lo:hi], rtol=0, atol=rounding)
     c64 = c0.astype(np.float64)
     blas.add_product(c64, a.astype(np.float64), b.astype(np.float64))  # dgemm
     np.testing.assert_allclose(c64, exact, rtol=1e-12, atol=1e-10)
@@ -96,10 +100,12 @@ def test_a_batched_trace_on_the_gemm_path_equals_torch_and_the_one_sequence_path
         alone = trace(net, x[b])
         for k in tr:
             np.testing.assert_allclose(tr[k][b], alone[k], rtol=1e-5, atol=1e-5, err_msg=k)
-    # a sequence's numbers do not depend on which other sequences share its batch, or on its place in it
-    other = trace(net, np.concatenate([x[5:], x[:2]]))
+    # a sequence's numbers do not depend on which other sequences share its batch, or on its place in it, beyond
+    # float32 rounding (the last bits may: see test_add_product_is_a_product_for_any_rows_of_a)
+    other, again = trace(net, np.concatenate([x[5:], x[:2]])), trace(net, x)
     for k in tr:
-        np.testing.assert_array_equal(other[k][:4], tr[k][5:], err_msg=k)
+        np.testing.assert_array_equal(again[k], tr[k], err_msg=k)  # the same batch: the same bits
+        np.testing.assert_allclose(other[k][:4], tr[k][5:], rtol=1e-5, atol=1e-6, err_msg=k)
 
 
 def test_without_numpys_gemm_traces_and_gradient_flow_take_their_own_paths(monkeypatch):

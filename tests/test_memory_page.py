@@ -304,6 +304,14 @@ def test_a_missing_or_tampered_sweep_file_is_a_message(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def rerun_button(at):
+    assert not at.exception, at.exception
+    found = [b for b in at.button if b.label.startswith("▶ Rerun")]
+    assert found, ([b.label for b in at.button], [unescape(p.proto.text) for p in at.get("progress")],
+                   [unescape(e.value) for e in at.error])
+    return found[0]
+
+
 def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
     import time
 
@@ -312,7 +320,7 @@ def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
     at = memory_page(task="adding")
     at.number_input(key="sweep_delay").set_value(30).run()
     at.number_input(key="sweep_epochs").set_value(10_000).run()
-    next(b for b in at.button if b.label.startswith("▶ Rerun")).click().run()
+    rerun_button(at).click().run()
     assert not at.exception
     end = time.monotonic() + 120  # a bound for a page that never answers, not a speed requirement
     # Stop once a model has reported an epoch: a job stopped while its process still starts may take longer than
@@ -332,7 +340,7 @@ def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
     # A short rerun: one epoch at delay 3; the diamonds are the accuracies the same configs give in this process.
     at.number_input(key="sweep_delay").set_value(3).run()
     at.number_input(key="sweep_epochs").set_value(1).run()
-    next(b for b in at.button if b.label.startswith("▶ Rerun")).click().run()
+    rerun_button(at).click().run()
     end = time.monotonic() + 300
     while any(b.label.startswith("■ Stop") for b in at.button) or not any(
             r["delay"] == 3 for r in sweep_rows(sweep_chart(at), "this session")):

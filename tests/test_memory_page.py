@@ -356,7 +356,7 @@ def test_a_rerun_trains_the_three_models_in_the_background_and_can_be_stopped():
         assert mine[names[m]] == pytest.approx(lstm_core.train(cfg).metrics["val_metric"], abs=1e-9), m
 
 
-def test_the_memory_page_imports_neither_torch_nor_pandas():
+def test_the_memory_page_imports_neither_torch_nor_pandas_nor_starts_the_training_pool():
     """Every view of the page runs on numpy (gradient flow's recursions, the sweep's results file, the probes):
     a first visit on a fresh server does not wait 1.3 s for torch. Only a rerun of the sweep trains, in the
     training pool's own processes. Every chart keeps its rows inside its layers or panels, so Streamlit makes no
@@ -370,10 +370,13 @@ def test_the_memory_page_imports_neither_torch_nor_pandas():
             "at.run(); at.switch_page('screens/memory.py').run()\n"
             "assert not at.exception, at.exception\n"
             "assert len(at.get('bidi_component')) >= 1 and 'Delay sweep' in ' '.join(m.value for m in at.markdown)\n"
-            "print(sorted(m for m in ('torch', 'pandas', 'pyarrow') if m in sys.modules))\n")
+            "print(sorted(m for m in ('torch', 'pandas', 'pyarrow') if m in sys.modules))\n"
+            "from app import training_jobs\n"
+            "print('training pool:', training_jobs.existing())\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert out.returncode == 0, out.stderr[-2000:]
-    assert out.stdout.strip().splitlines()[-1] == "[]"
+    # nor does it start the training pool, whose forkserver imports torch: 1-2 s of a core while the page loads
+    assert out.stdout.strip().splitlines()[-2:] == ["[]", "training pool: None"], out.stdout[-2000:]
 
 
 def test_a_long_curve_is_drawn_at_every_kth_point_with_its_exact_values_and_its_last():

@@ -14,6 +14,11 @@ COLOURS = {"LSTM": "#0072b2", "GRU": "#009e73", "vanilla RNN": "#d55e00"}
 FLOOR = 1e-30  # a log scale cannot show 0: smaller values are drawn at a floor (the tooltip is exact)
 SPAN = 1e-15  # ... and so are values below this fraction of a chart's largest: 15 decades are plenty to read
 MAX_POINTS = 500  # points drawn per line at most (every k-th, and the last)
+MAX_TRAJECTORY_POINTS = 300  # points drawn per trajectory panel at most (every k-th step, the marked ones, the last)
+# A mark of many items (a line's points, a scatter's dots) carries no ARIA description per item: Vega would compute
+# one string per point through its expression interpreter (a fifth of a long line chart's time in the browser) for
+# SVG elements a screen reader cannot use one by one. The chart's `description`, its axes and legends keep theirs.
+QUIET = {"aria": False}
 
 
 def colour(name: str) -> str:
@@ -48,7 +53,7 @@ def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: t
     y_enc = {"field": "y", "type": "quantitative", "title": y_title}
     if log:
         y_enc["scale"] = {"type": "log"}
-    layer = {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2.5}, "encoding": {
+    layer = {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2.5, **QUIET}, "encoding": {
         "x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y_enc,
         "color": _legend("series", names),
         "strokeDash": {"field": "series", "type": "nominal", "legend": None,
@@ -59,7 +64,9 @@ def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: t
     if marker is not None:
         layers.append({"data": ONE_ROW, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",
                                                            "strokeDash": [4, 3]}, "encoding": {"x": {"datum": marker}}})
-    return _chart(layers, height)
+    spec = _chart(layers, height)
+    spec["description"] = f"{y_title} against {x_title}: {', '.join(names)}"
+    return spec
 
 
 # The two charts below have one panel per gate or model. Each panel carries its own rows: a chart whose data sits at
@@ -89,26 +96,36 @@ def saturation(points: dict) -> dict:
                     {"field": "below", "format": ".2f"}, {"field": "above", "format": ".2f"}]}
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
             "concat": [{"title": {"text": g, **PANEL_TITLE}, "width": 190, "height": 190, "data": {"values": rows},
-                         "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.8}, "encoding": encoding}
-                        for g, rows in panels.items()],
+                         "mark": {"type": "point", "filled": True, "size": 70, "opacity": 0.8, **QUIET},
+                         "encoding": encoding} for g, rows in panels.items()],
+            "description": f"Gate saturation per unit of {', '.join(names)}: share of steps closed against open, "
+                           f"one panel per gate ({', '.join(panels)})",
             "columns": PANELS_A_ROW, "resolve": {"scale": {"color": "shared", "shape": "shared"}}, "config": AXES}
 
 
 def trajectory(points: dict, marks: tuple = ()) -> dict:
-    """A 2-D PCA of the states, coloured by time: points {model: (T, 2)}; marked steps drawn large."""
+    """A 2-D PCA of the states, coloured by time: points {model: (T, 2)}; marked steps drawn large. A panel of more
+    than MAX_TRAJECTORY_POINTS steps draws every k-th step, each marked step and the last (the colour legend says
+    so): thousands of dots made the page's slowest chart in the browser, and a few hundred trace the path."""
+    T = max((len(p) for p in points.values()), default=1)
+    k = max(1, -(-T // MAX_TRAJECTORY_POINTS))
+
     def panel(name, p):
-        rows = [{"pc1": float(a), "pc2": float(b), "t": t, "model": name, "marked": t in marks}
-                for t, (a, b) in enumerate(np.asarray(p))]
+        p = np.asarray(p)
+        keep = [t for t in range(len(p)) if t % k == 0 or t in marks or t == len(p) - 1]
+        rows = [{"pc1": float(p[t, 0]), "pc2": float(p[t, 1]), "t": t, "model": name, "marked": t in marks}
+                for t in keep]
         return {"title": {"text": name, **PANEL_TITLE}, "width": 200, "height": 200, "data": {"values": rows},
                 "layer": [
-            {"mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1},
+            {"mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1, **QUIET},
              "encoding": {"x": {"field": "pc1", "type": "quantitative", "title": "1st principal component"},
                           "y": {"field": "pc2", "type": "quantitative", "title": "2nd principal component"},
                           "order": {"field": "t"}}},
-            {"mark": {"type": "point", "filled": True},
+            {"mark": {"type": "point", "filled": True, **QUIET},
              "encoding": {"x": {"field": "pc1", "type": "quantitative"},
                           "y": {"field": "pc2", "type": "quantitative"},
-                          "color": {"field": "t", "type": "quantitative", "title": "step t",
+                          "color": {"field": "t", "type": "quantitative",
+                                    "title": "step t" if k == 1 else f"step t (1 in {k} drawn)",
                                     "scale": {"scheme": "viridis"}, "legend": {"orient": "bottom"}},
                           "size": {"field": "marked", "type": "nominal", "legend": None,
                                    "scale": {"domain": [False, True], "range": [30, 220]}},
@@ -117,6 +134,8 @@ def trajectory(points: dict, marks: tuple = ()) -> dict:
 
     return {"$schema": "https://vega.github.io/schema/vega-lite/v5.json",
             "concat": [panel(name, p) for name, p in points.items()], "columns": PANELS_A_ROW,
+            "description": f"The states' path in their first two principal components, coloured by time: "
+                           f"{', '.join(points)}",
             "resolve": {"scale": {"x": "independent", "y": "independent", "color": "shared"}}, "config": AXES}
 
 

@@ -129,7 +129,8 @@ def test_the_saturation_and_trajectory_panels_carry_torchs_numbers():
         h = lstm_core.sequence_model(ck).cell(torch.from_numpy(x)[None])[0][0].numpy().astype(np.float64)
     _, sv, vt = np.linalg.svd(h - h.mean(axis=0), full_matrices=False)
     want = (h - h.mean(axis=0)) @ vt[:2].T
-    got = np.array([[r["pc1"], r["pc2"]] for r in sorted(panel["data"]["values"], key=lambda r: r["t"])])
+    drawn = sorted(panel["data"]["values"], key=lambda r: r["t"])
+    got, want = np.array([[r["pc1"], r["pc2"]] for r in drawn]), want[[r["t"] for r in drawn]]
     for k in range(2):  # a principal direction is defined up to its sign
         np.testing.assert_allclose(np.abs(got[:, k]), np.abs(want[:, k]), rtol=1e-3, atol=1e-4)
     assert f"{(sv[:2] ** 2).sum() / (sv ** 2).sum():.0%} of the variance" in panel["title"]["text"]
@@ -391,3 +392,19 @@ def test_a_long_curve_is_drawn_at_every_kth_point_with_its_exact_values_and_its_
     assert spec["layer"][0]["encoding"]["x"]["title"] == "step t (1 point in 2 drawn)"
     short = memory_views.lines({"LSTM": (xs[:100], ys[:100])}, "step t", "change")
     assert len(rows(short)) == 100 and short["layer"][0]["encoding"]["x"]["title"] == "step t"
+
+
+def test_a_long_trajectory_is_drawn_at_every_kth_step_with_its_marked_steps_and_its_last():
+    t = np.arange(1000, dtype=np.float64)
+    path = np.stack([np.cos(t / 50), t / 1000], axis=1)
+    spec = memory_views.trajectory({"LSTM h_t": path, "vanilla RNN h_t": -path}, marks=(7, 500))
+    for panel, sign in zip(spec["concat"], (1, -1), strict=True):
+        got = {r["t"]: r for r in panel["data"]["values"]}
+        assert sorted(got) == sorted({*range(0, 1000, 4), 7, 999})  # 1,000 > 300 points: every 4th, 7 and the last
+        assert all(r["pc1"] == sign * np.cos(k / 50) and r["pc2"] == sign * k / 1000 for k, r in got.items())
+        assert [k for k, r in got.items() if r["marked"]] == [7, 500]
+        assert panel["layer"][1]["encoding"]["color"]["title"] == "step t (1 in 4 drawn)"
+    short = memory_views.trajectory({"LSTM h_t": path[:300]})
+    assert len(short["concat"][0]["data"]["values"]) == 300
+    assert short["concat"][0]["layer"][1]["encoding"]["color"]["title"] == "step t"
+

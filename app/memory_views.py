@@ -56,10 +56,12 @@ def lines(curves: dict, x_title: str, y_title: str, log: bool = False, dashed: t
     layer = {"data": {"values": rows}, "mark": {"type": "line", "strokeWidth": 2.5, **QUIET}, "encoding": {
         "x": {"field": "x", "type": "quantitative", "title": x_title}, "y": y_enc,
         "color": _legend("series", names),
-        "strokeDash": {"field": "series", "type": "nominal", "legend": None,
-                       "scale": {"domain": names, "range": [[6, 4] if n in dashed else [1, 0] for n in names]}},
         "tooltip": [{"field": "series", "type": "nominal"}, {"field": "x", "type": "quantitative", "title": x_title},
                     {"field": "value", "type": "quantitative", "format": ".3g", "title": y_title}]}}
+    if dashed:  # a dash scale only where a line is dashed: it is one more lookup per point in the browser
+        layer["encoding"]["strokeDash"] = {
+            "field": "series", "type": "nominal", "legend": None,
+            "scale": {"domain": names, "range": [[6, 4] if n in dashed else [1, 0] for n in names]}}
     layers = [layer]
     if marker is not None:
         layers.append({"data": ONE_ROW, "mark": {"type": "rule", "strokeWidth": 2, "color": "#999999",

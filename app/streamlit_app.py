@@ -21,10 +21,11 @@ if str(ROOT) not in sys.path:  # run from a checkout without installing the pack
 
 import streamlit as st  # noqa: E402
 
-from app import components, train_view  # noqa: E402
+from app import ast_guard, components, train_view  # noqa: E402
 from app import state as S  # noqa: E402
 from lstm_core import loops  # noqa: E402
 
+ast_guard.install()  # numba compiles in background threads while Streamlit parses page scripts (app/ast_guard.py)
 st.set_page_config(page_title="LSTM Gate Lab", page_icon="🧠", layout="wide")
 # Our one stylesheet (a constant: no user string is ever part of it). Streamlit's default top padding is
 # ~6rem (the toolbar needs 3.75rem); the first screen needs that room for the answers and the memory panels.

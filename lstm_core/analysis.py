@@ -45,9 +45,24 @@ def memory_curve(model, x, step: int, feature: int = 0, eps: float = 1.0, base=N
                            f"{'a batch' if base.batched else 'one sequence'} of {base.steps} steps")
         tr = trace(model, nudged)
         runs = {k: (base[k], tr[k]) for k in ("h", "c") if k in tr}
-    dh = np.linalg.norm(runs["h"][1].astype(np.float64) - runs["h"][0], axis=1)
-    dc = np.linalg.norm(runs["c"][1].astype(np.float64) - runs["c"][0], axis=1) if "c" in runs else None
+    dh = row_distances(*runs["h"])
+    dc = row_distances(*runs["c"]) if "c" in runs else None
     return MemoryCurve(step, feature, float(eps), dh, dc)
+
+
+ROWS_AT_ONCE = 4096  # rows of float64 differences at a time: 2 MB at H = 64, reused, not 100 MB at T = 100,000
+
+
+def row_distances(a, b) -> np.ndarray:
+    """‖a_t − b_t‖₂ for each row t of two (T, H) float32 arrays, in float64 (a difference of two float32 numbers
+    is exact there). A block of rows at a time: whole-array float64 temporaries of a 100,000-step trace were 50 MB
+    each, and in a server process each was fresh memory, faulted in page by page (0.6 s of a 100,000-step page's
+    nudge curve, against 0.13 s for the same arrays in a small process)."""
+    out = np.empty(len(a), np.float64)
+    for lo in range(0, len(a), ROWS_AT_ONCE):
+        d = np.subtract(a[lo:lo + ROWS_AT_ONCE], b[lo:lo + ROWS_AT_ONCE], dtype=np.float64)
+        out[lo:lo + ROWS_AT_ONCE] = np.sqrt(np.einsum("ij,ij->i", d, d))
+    return out
 
 
 

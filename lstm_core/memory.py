@@ -51,6 +51,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import blas
+from .analysis import row_distances
 from .errors import LabError
 from .network import Network
 from .registry import CELLS
@@ -180,8 +181,8 @@ def retention(model, x, s: int, mode: str = "zero", eps: float = 1e-2, seed: int
     else:
         raise LabError(f"mode: expected 'zero' or 'perturb'; got {mode!r}")
     tr = trace(net, np.stack([xa, changed]).astype(np.float32))
-    dh = np.linalg.norm(tr["h"][1, s:].astype(np.float64) - tr["h"][0, s:], axis=1)
-    dc = np.linalg.norm(tr["c"][1, s:].astype(np.float64) - tr["c"][0, s:], axis=1) if "c" in tr else None
+    dh = row_distances(tr["h"][1, s:], tr["h"][0, s:])
+    dc = row_distances(tr["c"][1, s:], tr["c"][0, s:]) if "c" in tr else None
     return Retention(int(s), mode, np.arange(s, T), dh, dc)
 
 

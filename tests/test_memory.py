@@ -624,3 +624,16 @@ def test_the_gru_and_rnn_gradient_flows_need_no_torch():
                          cwd=Path(__file__).resolve().parents[1])
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip() == "False"
+
+
+def test_row_distances_are_the_float64_norms_of_the_differences_across_blocks():
+    from lstm_core.analysis import ROWS_AT_ONCE, row_distances
+
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((2 * ROWS_AT_ONCE + 17, 9)).astype(np.float32)  # three blocks, the last a short one
+    b = (a + rng.standard_normal(a.shape) * 1e-3).astype(np.float32)
+    want = np.sqrt(((a.astype(np.float64) - b.astype(np.float64)) ** 2).sum(axis=1))
+    got = row_distances(a, b)
+    assert got.dtype == np.float64 and got.shape == (len(a),)
+    np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
+    assert (row_distances(a, a) == 0).all()

@@ -14,7 +14,7 @@ COLOURS = {"LSTM": "#0072b2", "GRU": "#009e73", "vanilla RNN": "#d55e00"}
 FLOOR = 1e-30  # a log scale cannot show 0: smaller values are drawn at a floor (the tooltip is exact)
 SPAN = 1e-15  # ... and so are values below this fraction of a chart's largest: 15 decades are plenty to read
 MAX_POINTS = 500  # points drawn per line at most (every k-th, and the last)
-MAX_TRAJECTORY_POINTS = 300  # points drawn per trajectory panel at most (every k-th step, the marked ones, the last)
+MAX_TRAJECTORY_POINTS = 300  # dots drawn per trajectory panel at most (every k-th step, the marked ones, the last)
 # A mark of many items (a line's points, a scatter's dots) carries no ARIA description per item: Vega would compute
 # one string per point through its expression interpreter (a fifth of a long line chart's time in the browser) for
 # SVG elements a screen reader cannot use one by one. The chart's `description`, its axes and legends keep theirs.
@@ -107,8 +107,9 @@ def saturation(points: dict) -> dict:
 
 def trajectory(points: dict, marks: tuple = ()) -> dict:
     """A 2-D PCA of the states, coloured by time: points {model: (T, 2)}; marked steps drawn large. A panel of more
-    than MAX_TRAJECTORY_POINTS steps draws every k-th step, each marked step and the last (the colour legend says
-    so): thousands of dots made the page's slowest chart in the browser, and a few hundred trace the path."""
+    than MAX_TRAJECTORY_POINTS steps draws a dot at every k-th step, each marked step and the last (the colour legend
+    says so; the grey path still goes through every step): thousands of dots made the page's slowest chart in the
+    browser."""
     T = max((len(p) for p in points.values()), default=1)
     k = max(1, -(-T // MAX_TRAJECTORY_POINTS))
 
@@ -117,9 +118,13 @@ def trajectory(points: dict, marks: tuple = ()) -> dict:
         keep = [t for t in range(len(p)) if t % k == 0 or t in marks or t == len(p) - 1]
         rows = [{"pc1": float(p[t, 0]), "pc2": float(p[t, 1]), "t": t, "model": name, "marked": t in marks}
                 for t in keep]
+        # the grey path goes through every step (one SVG path, however long): joining only the drawn dots would
+        # cut chords across an oscillating path that the states never took
+        path = [{"pc1": float(a), "pc2": float(b), "t": t} for t, (a, b) in enumerate(p)] if k > 1 else None
         return {"title": {"text": name, **PANEL_TITLE}, "width": 200, "height": 200, "data": {"values": rows},
                 "layer": [
-            {"mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1, **QUIET},
+            {**({"data": {"values": path}} if path else {}),
+             "mark": {"type": "line", "color": "#bbbbbb", "strokeWidth": 1, **QUIET},
              "encoding": {"x": {"field": "pc1", "type": "quantitative", "title": "1st principal component"},
                           "y": {"field": "pc2", "type": "quantitative", "title": "2nd principal component"},
                           "order": {"field": "t"}}},

@@ -404,7 +404,11 @@ def test_a_long_trajectory_is_drawn_at_every_kth_step_with_its_marked_steps_and_
         assert all(r["pc1"] == sign * np.cos(k / 50) and r["pc2"] == sign * k / 1000 for k, r in got.items())
         assert [k for k, r in got.items() if r["marked"]] == [7, 500]
         assert panel["layer"][1]["encoding"]["color"]["title"] == "step t (1 in 4 drawn)"
+        line = panel["layer"][0]["data"]["values"]  # the grey path: every step, in order
+        assert [r["t"] for r in line] == list(range(1000))
+        assert all(r["pc1"] == sign * np.cos(r["t"] / 50) and r["pc2"] == sign * r["t"] / 1000 for r in line)
     short = memory_views.trajectory({"LSTM h_t": path[:300]})
     assert len(short["concat"][0]["data"]["values"]) == 300
     assert short["concat"][0]["layer"][1]["encoding"]["color"]["title"] == "step t"
+    assert "data" not in short["concat"][0]["layer"][0]  # all steps drawn: the path uses the panel's rows
 

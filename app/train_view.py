@@ -169,8 +169,7 @@ def configs(slots: list[int], length: int | None, params: dict, span: int) -> li
 def status(views) -> None:
     if not views:
         return  # and no pool: making one starts its forkserver, which imports torch (seconds of a core)
-    pool = training_jobs.existing()  # the views came from it
-    workers = pool.workers if pool is not None else training_jobs.WORKERS
+    pool = training_jobs.pool()  # the one the views came from
     for v in views:
         c1, c2 = st.columns([2, 3], vertical_alignment="center")
         c1.markdown(plain(v.label))
@@ -178,7 +177,7 @@ def status(views) -> None:
         n, last = len(v.epochs), (v.epochs[-1] if v.epochs else None)
         best = f" · best validation {last['metric']} {_best(v):.3f}" if last else ""
         if v.state == "queued":
-            text, frac = (f"waiting: number {v.position} in the server's queue ({workers} trainings run at "
+            text, frac = (f"waiting: number {v.position} in the server's queue ({pool.workers} trainings run at "
                           "once)"), 0.0
         elif v.state == "starting":
             text, frac = "starting", 0.0

@@ -30,6 +30,8 @@ def memory_curve(model, x, step: int, feature: int = 0, eps: float = 1.0, base=N
     if x.ndim != 2:
         raise LabError(f"x must be one sequence (T, F); got shape {x.shape}")
     T, F = x.shape
+    if T == 0:
+        raise LabError("x is an empty sequence (0 steps): nothing to nudge")
     if not 0 <= step < T:
         raise LabError(f"the nudged step must be between 0 and {T - 1}; got {step}")
     if not 0 <= feature < F:

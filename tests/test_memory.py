@@ -637,3 +637,10 @@ def test_row_distances_are_the_float64_norms_of_the_differences_across_blocks():
     assert got.dtype == np.float64 and got.shape == (len(a),)
     np.testing.assert_allclose(got, want, rtol=1e-14, atol=0)
     assert (row_distances(a, a) == 0).all()
+
+
+def test_a_nudge_of_an_empty_sequence_says_the_sequence_is_empty():
+    from lstm_core.analysis import memory_curve
+
+    with pytest.raises(LabError, match="empty sequence"):
+        memory_curve(make_net("lstm"), np.zeros((0, 2), np.float32), 0)
